@@ -1,0 +1,59 @@
+"""ember: a deep-learning library on NumPy with the API PyTorch users know.
+
+    import ember
+    x = ember.randn(8, 3, requires_grad=True)
+    loss = (x ** 2).mean()
+    loss.backward()          # x.grad now holds d loss / d x
+
+This file is the public surface only: it imports, it does no work.
+"""
+# Tensor must be imported first: the modules below build Tensors.
+from ember.tensor import Tensor  # noqa: I001
+
+from ember import autograd, cuda, nn, random
+from ember.autograd import Function, gradcheck
+from ember.backend import (bool_ as bool, device, dtype, float16, float32, float64,
+                           get_default_dtype, int8, int16, int32, int64, set_default_dtype,
+                           uint8)
+from ember.backend import float16 as half, float32 as float, float64 as double
+from ember.backend import int16 as short, int32 as int, int64 as long
+from ember.creation import (arange, as_tensor, bernoulli, empty, empty_like, eye,
+                            from_numpy, full, full_like, linspace, logspace, multinomial,
+                            normal, ones, ones_like, rand, rand_like, randint, randint_like,
+                            randn, randn_like, randperm, tensor, zeros, zeros_like)
+from ember.errors import DeviceError, DTypeError, GraphError, ShapeError
+from ember.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
+                             set_grad_enabled)
+from ember.ops.arithmetic import (add, clamp, clip, clone, div, floor_divide, maximum,
+                                  minimum, mul, neg, pow, remainder, sub, true_divide, where)
+from ember.ops.compare import (allclose, bitwise_not, eq, equal, ge, gt, isclose, isfinite,
+                               isinf, isnan, le, logical_and, logical_not, logical_or,
+                               logical_xor, lt, ne)
+from ember.ops.elementwise import (abs, ceil, cos, exp, expm1, floor, log, log1p, log2,
+                                   log10, reciprocal, relu, round, rsqrt, sigmoid, sign, sin,
+                                   sqrt, square, tanh, trunc)
+from ember.ops.indexing import (argsort, gather, index_select, masked_fill, masked_select,
+                                nonzero, sort, take_along_dim, topk)
+from ember.ops.linalg import bmm, dot, matmul, mm, mv, outer
+from ember.ops.reduce import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax,
+                              logsumexp, max, mean, min, norm, prod, softmax, std, sum, var)
+from ember.ops.shape import (cat, chunk, concat, concatenate, flatten, flip, movedim, narrow,
+                             permute, reshape, select, split, squeeze, stack, swapaxes,
+                             swapdims, t, transpose, unbind, unflatten, unsqueeze)
+from ember.ops.shape import expand as broadcast_to
+from ember.random import (Generator, default_generator, get_rng_state, initial_seed,
+                          manual_seed, seed, set_rng_state)
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
