@@ -108,7 +108,9 @@ class Tensor(TensorConversion, TensorInPlace):
     @property
     def T(self) -> Tensor:
         """Dimensions reversed (the transpose of a matrix)."""
-        return shape.permute(self, tuple(reversed(range(self._data.ndim))))
+        if self._data.ndim < 2:
+            return self
+        return shape.Permute.apply(self, dims=tuple(range(self._data.ndim - 1, -1, -1)))
 
     @property
     def mT(self) -> Tensor:
@@ -468,6 +470,6 @@ def _init_slots(t: Tensor, data) -> None:
 
 
 # The autograd engine and the ops build Tensors, so they are imported once the class exists.
-from ember.autograd import api, engine  # noqa: E402
-from ember.ops import arithmetic, compare, elementwise, indexing, linalg  # noqa: E402
-from ember.ops import operands, reduce, shape  # noqa: E402
+from ember.autograd import api, engine  # noqa: E402, I001
+from ember.ops import (arithmetic, compare, elementwise, indexing, linalg,  # noqa: E402
+                       operands, reduce, shape)

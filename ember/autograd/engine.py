@@ -24,43 +24,35 @@ def topological_order(roots) -> list:
     inputs are visited in the order the op received them.
     """
     post_order, visited = [], set()
-    for root in roots:
-        if root in visited:
+    stack = [(root, False) for root in reversed(roots)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:              # every node that fed `node` is already in the order
+            post_order.append(node)
             continue
-        visited.add(root)
-        stack = [(root, _input_nodes(root))]
-        while stack:
-            node, pending = stack[-1]
-            for child in pending:
-                if child not in visited:
-                    visited.add(child)
-                    stack.append((child, _input_nodes(child)))
-                    break
-            else:  # every input of `node` is done: node can follow them
-                stack.pop()
-                post_order.append(node)
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append((node, True))
+        for x, need in zip(node.parents, node.needs_input_grad):
+            if need and x._ctx is not None and x._ctx not in visited:
+                stack.append((x._ctx, False))
     post_order.reverse()
     return post_order
-
-
-def _input_nodes(node):
-    """The nodes that produced `node`'s inputs, for inputs that need a gradient."""
-    return iter([x._ctx for x, need in zip(node.parents, node.needs_input_grad)
-                 if need and x._ctx is not None])
 
 
 def sum_to_shape(grad, shape: tuple, node=None):
     """Undo broadcasting: sum a gradient over the axes that broadcasting added or stretched,
     so that it has `shape` again. This is the only place ember un-broadcasts."""
-    if grad.shape == shape:
-        return grad
     extra = grad.ndim - len(shape)
     if extra < 0 or any(n != 1 and n != g for n, g in zip(shape, grad.shape[extra:])):
         raise GraphError(f"{node!r} returned a gradient of shape {grad.shape} for an input "
                          f"of shape {shape}; it should broadcast to the input's shape")
-    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
-                                       if n == 1 and grad.shape[extra + i] != 1)
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    stretched = tuple(extra + i for i, n in enumerate(shape)
+                      if n == 1 and grad.shape[extra + i] != 1)
+    if not stretched:  # only leading dimensions were added (a bias, say)
+        return grad.sum(axis=tuple(range(extra)))
+    return grad.sum(axis=tuple(range(extra)) + stretched, keepdims=True).reshape(shape)
 
 
 def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
@@ -70,35 +62,17 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
     With `inputs` (a sequence of tensors), nothing is accumulated: the gradient of each
     input is returned instead (None where none reached it), as `ember.autograd.grad` does.
     """
-    order = topological_order([r._ctx for r in roots if r._ctx is not None])
     node_grads: dict = {}      # node -> gradient of the tensor it produced (summed)
-    leaf_grads: dict = {}      # id(leaf) -> [leaf, gradient]
+    leaf_grads: dict = {}      # leaf tensor -> its gradient (summed)
     passed_on: set = set()     # ids of arrays handed to a backward (or given as seeds)
+    for root, seed in zip(roots, seeds):
+        passed_on.add(id(seed))
+        _add(leaf_grads if root._ctx is None else node_grads,
+             root if root._ctx is None else root._ctx, seed)
     wanted = _capture_targets(inputs)
     captured: dict = {}
 
-    def deliver(x, grad, node):
-        """Add `grad` to what input `x` of `node` has received so far."""
-        if grad.shape != x._data.shape:
-            grad = sum_to_shape(grad, x._data.shape, node)
-        if grad.dtype != x._data.dtype:
-            grad = grad.astype(x._data.dtype)
-        producer = x._ctx
-        if producer is not None:
-            previous = node_grads.get(producer)
-            node_grads[producer] = grad if previous is None else previous + grad
-        else:
-            entry = leaf_grads.get(id(x))
-            if entry is None:
-                leaf_grads[id(x)] = [x, grad]
-            else:
-                entry[1] = entry[1] + grad
-
-    for root, seed in zip(roots, seeds):
-        passed_on.add(id(seed))
-        deliver(root, seed, None)
-
-    for node in order:
+    for node in topological_order([r._ctx for r in roots if r._ctx is not None]):
         grad = node_grads.pop(node, None)
         if grad is not None:
             if node.saved is None:
@@ -106,27 +80,43 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
                                  "time (its saved arrays were freed after the first "
                                  "backward). Pass retain_graph=True to the first backward() "
                                  "to do that.")
-            grad = _run_tensor_hooks(node.hooks, grad)
+            if node.hooks:
+                grad = _run_tensor_hooks(node.hooks, grad)
             if node.retained is not None:
                 _store_retained(node.retained(), grad)
             if node in wanted:
                 captured[node] = grad
             passed_on.add(id(grad))
+            # the chain rule: the node turns dL/d(output) into dL/d(each input)
             input_grads = type(node).backward(node, grad)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
             for x, need, input_grad in zip(node.parents, node.needs_input_grad, input_grads):
                 if need and input_grad is not None:
-                    deliver(x, input_grad, node)
+                    data = x._data
+                    if input_grad.shape != data.shape:
+                        input_grad = sum_to_shape(input_grad, data.shape, node)
+                    if input_grad.dtype != data.dtype:
+                        input_grad = input_grad.astype(data.dtype)
+                    if x._ctx is None:
+                        _add(leaf_grads, x, input_grad)
+                    else:
+                        _add(node_grads, x._ctx, input_grad)
         if not retain_graph:
             node.release()
 
     if inputs is not None:
-        for leaf, grad in leaf_grads.values():
-            captured[id(leaf)] = _run_tensor_hooks(leaf._hooks, grad)
+        for leaf, grad in leaf_grads.items():
+            captured[leaf] = _run_tensor_hooks(leaf._hooks, grad)
         return tuple(_captured_tensor(captured, x) for x in inputs)
-    _accumulate_into_leaves(leaf_grads.values(), passed_on)
+    _accumulate_into_leaves(leaf_grads.items(), passed_on)
     return None
+
+
+def _add(grads: dict, key, grad) -> None:
+    """Accumulate: a tensor used in several places gets the sum of their gradients."""
+    previous = grads.get(key)
+    grads[key] = grad if previous is None else previous + grad
 
 
 def _accumulate_into_leaves(entries, passed_on: set) -> None:
@@ -152,7 +142,7 @@ def _capture_targets(inputs) -> set:
 
 
 def _captured_tensor(captured: dict, x):
-    grad = captured.get(x._ctx if x._ctx is not None else id(x))
+    grad = captured.get(x._ctx if x._ctx is not None else x)
     return None if grad is None else Tensor._make(np.array(grad))
 
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.grad_mode import _mode
 from ember.errors import DeviceError, GraphError, ShapeError
+from ember.grad_mode import _mode
 from ember.tensor import Tensor
 
 
@@ -38,7 +38,7 @@ class Function:
     parents: tuple = ()
     needs_input_grad: tuple = ()
     saved: tuple | None = ()          # None once the node is released after backward
-    versions: tuple = ()              # (version counter, value at save, shape) per saved tensor
+    versions: tuple = ()              # (version counter, value at save, array) per saved tensor
     hooks: list | None = None         # hooks of the non-leaf tensor this node produced
     retained = None                   # weak reference to that tensor after retain_grad()
 
@@ -58,10 +58,10 @@ class Function:
     def saved_tensors(ctx) -> tuple:
         if ctx.saved is None:
             raise GraphError(_freed_message(ctx))
-        for counter, value, shape in ctx.versions:
+        for counter, value, array in ctx.versions:
             if counter[0] != value:
                 raise GraphError(
-                    f"{ctx.name()}: a tensor of shape {shape} that this op saved for the "
+                    f"{ctx.name()}: a tensor of shape {array.shape} that this op saved for the "
                     f"gradient was modified by an in-place operation (it is at version "
                     f"{counter[0]}; it was saved at version {value}). Make the change "
                     f"out of place (x = x + 1) or on a copy (x.clone()), or after backward.")
@@ -113,15 +113,20 @@ class Function:
 
 
 def _saved_versions(saved, inputs, result) -> tuple:
-    """Which input/output tensors forward saved, with their version counters now."""
+    """(version counter, version now, array) for each input or output that forward saved."""
     found = []
-    for x in (*inputs, result):
+    for x in inputs:
         if isinstance(x, Tensor):
             data = x._data
             for array in saved:
                 if array is data:
-                    found.append((x._version, x._version[0], data.shape))
+                    found.append((x._version, x._version[0], data))
                     break
+    data = result._data
+    for array in saved:
+        if array is data:
+            found.append((result._version, 0, data))
+            break
     return tuple(found)
 
 

@@ -58,6 +58,8 @@ def _check_matmul(op: str, a: Tensor, b: Tensor) -> None:
         raise DTypeError(f"{op}: both operands must have the same dtype, got "
                          f"{a.dtype} and {b.dtype}")
     batch_a, batch_b = sa[:-2], sb[:-2]
+    if not batch_a or not batch_b or batch_a == batch_b:
+        return
     try:
         np.broadcast_shapes(batch_a, batch_b)
     except ValueError:

@@ -3,6 +3,7 @@ std, max/min with indices, softmax and log_softmax composed from them."""
 from __future__ import annotations
 
 import builtins
+
 import numpy as np
 
 from ember.autograd.function import Function

@@ -27,11 +27,12 @@ class Reshape(Function):
 
 class Permute(Function):
     def forward(ctx, x, dims):
-        ctx.inverse = tuple(np.argsort(dims))
+        ctx.dims = dims
         return x.transpose(dims)
 
     def backward(ctx, grad):
-        return grad.transpose(ctx.inverse)
+        # put each axis back: the inverse permutation
+        return grad.transpose(sorted(range(len(ctx.dims)), key=ctx.dims.__getitem__))
 
 
 class Expand(Function):

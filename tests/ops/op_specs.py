@@ -7,8 +7,8 @@ magnitudes in [0.2, 2] with random signs (away from kinks at 0).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

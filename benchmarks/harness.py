@@ -1,0 +1,99 @@
+"""Side-by-side timing of ember against PyTorch in one process.
+
+Both libraries run the same workload in alternating blocks (the order rotated each
+round, after a warm-up), so machine noise hits both alike. Each block times `number`
+calls; the per-block ratio ember/PyTorch gives the spread. PyTorch is pinned to the
+number of threads NumPy's BLAS uses.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+
+
+def blas_threads() -> int:
+    """The thread count OpenBLAS/MKL will use (their environment variables, else cores)."""
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(name):
+            return int(os.environ[name])
+    return os.cpu_count() or 1
+
+
+def pin_torch_threads():
+    import torch
+
+    threads = blas_threads()
+    torch.set_num_threads(threads)
+    return torch, threads
+
+
+@dataclass
+class Comparison:
+    name: str
+    ember_us: float          # median time per call, microseconds
+    torch_us: float
+    ratio: float             # median of per-round ratios ember/torch
+    ratio_low: float         # 25th percentile
+    ratio_high: float        # 75th percentile
+
+    def row(self) -> str:
+        return (f"| {self.name} | {self.ember_us:,.1f} | {self.torch_us:,.1f} | "
+                f"{self.ratio:.2f} | {self.ratio_low:.2f}–{self.ratio_high:.2f} |")
+
+
+def _time_block(fn, number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def compare(name: str, ember_fn, torch_fn, number: int = 100, rounds: int = 15,
+            warmup: int = 3) -> Comparison:
+    """Time both functions in alternating blocks and summarise."""
+    for _ in range(warmup):
+        _time_block(ember_fn, number)
+        _time_block(torch_fn, number)
+    ours, theirs, ratios = [], [], []
+    for r in range(rounds):
+        if r % 2:
+            t_torch = _time_block(torch_fn, number)
+            t_ember = _time_block(ember_fn, number)
+        else:
+            t_ember = _time_block(ember_fn, number)
+            t_torch = _time_block(torch_fn, number)
+        ours.append(t_ember)
+        theirs.append(t_torch)
+        ratios.append(t_ember / t_torch)
+    quartiles = statistics.quantiles(ratios, n=4)
+    return Comparison(name, 1e6 * statistics.median(ours), 1e6 * statistics.median(theirs),
+                      statistics.median(ratios), quartiles[0], quartiles[2])
+
+
+def markdown_table(title: str, comparisons: list, notes: str = "") -> str:
+    import numpy
+    import torch
+
+    lines = [f"# {title}", "",
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+             f"{platform.python_version()}, NumPy {numpy.__version__}, PyTorch "
+             f"{torch.__version__} ({torch.get_num_threads()} threads); "
+             f"{time.strftime('%Y-%m-%d')}.", "",
+             "| workload | ember µs | PyTorch µs | ember/PyTorch | spread (IQR) |",
+             "|---|---|---|---|---|"]
+    lines += [c.row() for c in comparisons]
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(filename: str, text: str) -> str:
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, filename)
+    with open(path, "w") as handle:
+        handle.write(text)
+    return path
