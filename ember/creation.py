@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ember import backend
+from ember.errors import DTypeError
 from ember.random import numpy_generator
 from ember.tensor import Tensor
 
@@ -107,10 +108,15 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
     if dtype is None:
         dtype = (backend.get_default_dtype() if any(isinstance(v, float) for v in values)
                  else backend.int64)
-    count = max(math.ceil((end - start) / step), 0)
-    array = (start + step * np.arange(count, dtype=np.float64)).astype(
-        backend.as_dtype(dtype).numpy)
-    return _finish(array, device, requires_grad)
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: the bounds {start} and {end} are inconsistent with the "
+                         f"sign of step {step}")
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        array = np.arange(start, end, step, dtype=np.int64)   # exact, even beyond 2**53
+    else:
+        count = max(math.ceil((end - start) / step), 0)
+        array = start + step * np.arange(count, dtype=np.float64)
+    return _finish(array.astype(backend.as_dtype(dtype).numpy), device, requires_grad)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None,
@@ -155,13 +161,16 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Samples from the standard normal distribution N(0, 1)."""
-    array = numpy_generator(generator).standard_normal(_size(size), dtype=_random_float(dtype))
+    draw_dtype = _random_float(dtype, "randn")
+    array = numpy_generator(generator).standard_normal(_size(size), dtype=draw_dtype)
     return _finish(array.astype(_float_dtype(dtype), copy=False), device, requires_grad)
 
 
-def _random_float(dtype):
+def _random_float(dtype, op: str = "rand"):
     """NumPy draws float32 or float64 directly; other float types are drawn as float32."""
     wanted = _float_dtype(dtype)
+    if wanted.kind != "f":
+        raise DTypeError(f"{op}: dtype must be floating point, got {backend.as_dtype(dtype)}")
     return wanted if wanted in (np.float32, np.float64) else np.float32
 
 
@@ -206,6 +215,8 @@ def normal(mean, std, size=None, *, generator=None, dtype=None) -> Tensor:
     """Samples from N(mean, std^2); mean and std may be numbers or tensors."""
     mean_array = getattr(mean, "_data", mean)
     std_array = getattr(std, "_data", std)
+    if np.any(np.asarray(std_array) < 0):
+        raise ValueError(f"normal: std must be non-negative, got {std_array}")
     shape = _size((size,)) if size is not None else np.broadcast_shapes(
         np.shape(mean_array), np.shape(std_array))
     array = numpy_generator(generator).normal(mean_array, std_array, size=shape)
@@ -228,9 +239,10 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     rows = weights.reshape(-1, weights.shape[-1])
     if (rows < 0).any() or not np.isfinite(rows).all() or (rows.sum(axis=1) <= 0).any():
         raise ValueError("multinomial: weights must be finite, non-negative and not all zero")
-    if not replacement and num_samples > rows.shape[1]:
+    nonzero = int((rows > 0).sum(axis=1).min())
+    if not replacement and num_samples > nonzero:
         raise ValueError(f"multinomial: cannot draw {num_samples} samples without "
-                         f"replacement from {rows.shape[1]} categories")
+                         f"replacement from {nonzero} categories of non-zero weight")
     rng = numpy_generator(generator)
     drawn = np.stack([rng.choice(rows.shape[1], size=num_samples, replace=replacement,
                                  p=row / row.sum()) for row in rows])

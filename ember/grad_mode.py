@@ -6,6 +6,7 @@ PyTorch's.
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 
@@ -45,12 +46,32 @@ class _GradModeContext:
         _mode.enabled = self._previous.pop()
 
     def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return func(*args, **kwargs)
+        return _decorate(func, self.__class__)
 
-        return wrapper
+
+def _decorate(func, make_context):
+    """Run func (or, for a generator function, each step of the generator) in the mode."""
+    if inspect.isgeneratorfunction(func):
+        @functools.wraps(func)
+        def generator_wrapper(*args, **kwargs):
+            generator = func(*args, **kwargs)
+            to_send = None
+            while True:
+                try:
+                    with make_context():
+                        value = generator.send(to_send)
+                except StopIteration as stop:
+                    return stop.value
+                to_send = yield value
+
+        return generator_wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with make_context():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 class no_grad(_GradModeContext):
@@ -91,13 +112,7 @@ class set_grad_enabled(_GradModeContext):
     def __call__(self, func):
         mode = self._target
         _mode.enabled = self._before_call  # used as a decorator: don't change mode now
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return func(*args, **kwargs)
-
-        return wrapper
+        return _decorate(func, lambda: set_grad_enabled(mode))
 
 
 inference_mode = no_grad

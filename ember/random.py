@@ -27,9 +27,7 @@ class Generator:
         self.manual_seed(DEFAULT_SEED)
 
     def manual_seed(self, seed: int) -> Generator:
-        seed = int(seed)
-        if seed < 0:
-            raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
+        seed = int(seed) % 2 ** 64   # negative seeds wrap around, as in PyTorch
         self._initial_seed = seed
         self.numpy = np.random.Generator(np.random.PCG64(seed))
         return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import backend
-from ember.errors import DTypeError, GraphError
+from ember.errors import DTypeError, GraphError, ShapeError
 from ember.tensor_conversion import TensorConversion
 from ember.tensor_inplace import TensorInPlace
 
@@ -115,6 +115,9 @@ class Tensor(TensorConversion, TensorInPlace):
     @property
     def mT(self) -> Tensor:
         """The last two dimensions swapped (a batch of transposed matrices)."""
+        if self._data.ndim < 2:
+            raise ShapeError(f"mT: expects a tensor with at least 2 dimensions, got shape "
+                             f"{self._data.shape}")
         return shape.transpose(self, -2, -1)
 
     @property
@@ -167,12 +170,18 @@ class Tensor(TensorConversion, TensorInPlace):
 
     def type(self, dtype=None):
         """With a dtype, `to(dtype)`; without, the type's name (e.g. 'ember.FloatTensor')."""
-        if dtype is not None:
-            return self.to(dtype)
         names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                  "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
                  "bool": "Bool"}
-        return f"ember.{names[self.dtype.name]}Tensor"
+        if dtype is None:
+            return f"ember.{names[self.dtype.name]}Tensor"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            short = dtype.rpartition(".")[2].removesuffix("Tensor")
+            by_short = {v: k for k, v in names.items()}
+            if short not in by_short:
+                raise DTypeError(f"type: unknown tensor type {dtype!r}")
+            dtype = by_short[short]
+        return self.to(backend.as_dtype(dtype))
 
     # --- autograd -------------------------------------------------------------------------
 
@@ -395,7 +404,7 @@ class Tensor(TensorConversion, TensorInPlace):
     # --- shape ----------------------------------------------------------------------------
 
     def reshape(self, *shape_): return shape.reshape(self, *shape_)
-    def view(self, *shape_): return shape.reshape(self, *shape_)
+    def view(self, *shape_): return shape.view(self, *shape_)
     def view_as(self, other): return shape.reshape(self, other.shape)
     def reshape_as(self, other): return shape.reshape(self, other.shape)
     def flatten(self, start_dim=0, end_dim=-1): return shape.flatten(self, start_dim, end_dim)

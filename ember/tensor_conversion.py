@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import backend
-from ember.errors import GraphError
+from ember.errors import GraphError, ShapeError
 
 
 class TensorConversion:
@@ -27,7 +27,7 @@ class TensorConversion:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(f"item: a tensor with {self._data.size} elements (shape "
+            raise ShapeError(f"item: a tensor with {self._data.size} elements (shape "
                              f"{self._data.shape}) cannot be converted to a Python number")
         return self._data.reshape(()).item()
 
@@ -35,6 +35,9 @@ class TensorConversion:
         return self._host().tolist()
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        if self._requires_grad:
+            raise GraphError("numpy: can't convert a tensor that requires grad to an array; "
+                             "use tensor.detach() first")
         array = self._host()
         if dtype is not None and array.dtype != dtype:
             return array.astype(dtype)
@@ -61,10 +64,14 @@ class TensorConversion:
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
             return format(self.item(), spec)
-        return format(repr(self), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ "
+                            f"(only 0-d tensors take number formats; this one has shape "
+                            f"{self._data.shape})")
+        return repr(self)
 
     def __copy__(self):
-        return self.detach()
+        return self.__deepcopy__({})
 
     def __deepcopy__(self, memo):
         """A new leaf with copied values (and gradient), keeping requires_grad."""

@@ -76,8 +76,14 @@ class TensorInPlace:
         return self._ufunc_inplace("div_", np.true_divide, other)
 
     def clamp_(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
         self._begin_inplace("clamp_", min, max)
-        np.clip(self._data, _array(min), _array(max), out=self._data)
+        try:
+            np.clip(self._data, _array(min), _array(max), out=self._data, casting="same_kind")
+        except TypeError:
+            raise DTypeError(f"clamp_: bounds {min} and {max} cannot be stored in a tensor of "
+                             f"dtype {self.dtype}") from None
         self._version[0] += 1
         return self
 
@@ -98,33 +104,47 @@ class TensorInPlace:
         self._version[0] += 1
         return self
 
-    def fill_(self, value):
-        self._begin_inplace("fill_", value)
-        self._data.fill(_array(value).item() if hasattr(_array(value), "item") else value)
+    def fill_(self, value, *, _op: str = "fill_"):
+        self._begin_inplace(_op, value)
+        self._data.fill(_array(value))
         self._version[0] += 1
         return self
 
     def zero_(self):
-        return self.fill_(0)
+        return self.fill_(0, _op="zero_")
 
     def masked_fill_(self, mask, value):
+        mask = _array(mask)
+        if getattr(mask, "dtype", None) != np.bool_:
+            raise DTypeError(f"masked_fill_: the mask must be a bool tensor, got dtype "
+                             f"{getattr(mask, 'dtype', type(mask).__name__)}")
+        try:
+            mask = np.broadcast_to(mask, self._data.shape)
+        except ValueError:
+            raise ShapeError(f"masked_fill_: a mask of shape {mask.shape} cannot be broadcast "
+                             f"to the tensor's shape {self._data.shape}") from None
         self._begin_inplace("masked_fill_", value)
-        self._data[np.broadcast_to(_array(mask), self._data.shape)] = _array(value)
+        self._data[mask] = _array(value)
         self._version[0] += 1
         return self
 
+    def _begin_random_fill(self, op: str) -> None:
+        if self._data.dtype.kind != "f":
+            raise DTypeError(f"{op}: needs a floating-point tensor, got {self.dtype}")
+        self._begin_inplace(op)
+
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None):
         """Fill with values drawn uniformly from [a, b)."""
-        self._begin_inplace("uniform_")
-        rng = (generator or random.default_generator).numpy
+        self._begin_random_fill("uniform_")
+        rng = random.numpy_generator(generator)
         self._data[...] = rng.uniform(a, b, size=self._data.shape)
         self._version[0] += 1
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None):
         """Fill with values drawn from N(mean, std^2)."""
-        self._begin_inplace("normal_")
-        rng = (generator or random.default_generator).numpy
+        self._begin_random_fill("normal_")
+        rng = random.numpy_generator(generator)
         self._data[...] = rng.normal(mean, std, size=self._data.shape)
         self._version[0] += 1
         return self
@@ -132,7 +152,7 @@ class TensorInPlace:
     def bernoulli_(self, p: float = 0.5, *, generator=None):
         """Fill with 1 with probability p, else 0."""
         self._begin_inplace("bernoulli_")
-        rng = (generator or random.default_generator).numpy
+        rng = random.numpy_generator(generator)
         self._data[...] = rng.random(size=self._data.shape) < _array(p)
         self._version[0] += 1
         return self
@@ -148,6 +168,8 @@ class TensorInPlace:
         except ValueError as exc:
             raise ShapeError(f"setitem: {exc} (tensor shape {self._data.shape}, value shape "
                              f"{np.shape(_array(value))})") from None
+        except IndexError as exc:
+            raise IndexError(f"setitem: {exc} (tensor shape {self._data.shape})") from None
         self._version[0] += 1
 
 

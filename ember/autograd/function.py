@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.errors import DeviceError, GraphError, ShapeError
+from ember.errors import DeviceError, GraphError, ShapeError, broadcast_error
 from ember.grad_mode import _mode
 from ember.tensor import Tensor
 
@@ -41,6 +41,10 @@ class Function:
     versions: tuple = ()              # (version counter, value at save, array) per saved tensor
     hooks: list | None = None         # hooks of the non-leaf tensor this node produced
     retained = None                   # weak reference to that tensor after retain_grad()
+    # True for ops whose output may be a view of their first input's memory (reshape,
+    # permute, basic indexing...): such an output shares the input's version counter, so
+    # an in-place change through either one is seen by every node that saved the other.
+    output_is_view = False
 
     def forward(ctx, *arrays, **params):
         raise NotImplementedError(f"{type(ctx).__name__} does not define forward")
@@ -90,6 +94,9 @@ class Function:
         if type(out) is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)  # NumPy hands back scalars for 0-d results
         result = Tensor._make(out)
+        if cls.output_is_view and out.base is not None and \
+                np.may_share_memory(out, arrays[0]):
+            result._version = inputs[0]._version
         if recording and out.dtype.kind == "f":
             result._requires_grad = True
             result._ctx = ctx
@@ -113,20 +120,18 @@ class Function:
 
 
 def _saved_versions(saved, inputs, result) -> tuple:
-    """(version counter, version now, array) for each input or output that forward saved."""
+    """(version counter, version now, array) for each input or output that forward saved,
+    itself or as a view of it (a transposed or reshaped input, say)."""
     found = []
-    for x in inputs:
+    for x in (*inputs, result):
         if isinstance(x, Tensor):
             data = x._data
+            owner = data if data.base is None else data.base
             for array in saved:
-                if array is data:
+                base = getattr(array, "base", None)   # saved numbers have no base
+                if array is data or (base is not None and base is owner):
                     found.append((x._version, x._version[0], data))
                     break
-    data = result._data
-    for array in saved:
-        if array is data:
-            found.append((result._version, 0, data))
-            break
     return tuple(found)
 
 
@@ -144,17 +149,5 @@ def _explain_failure(ctx, inputs, arrays, exc: Exception) -> Exception:
                            f"got {' and '.join(sorted(devices))}")
     shapes = [tuple(a.shape) for a in arrays if hasattr(a, "shape")]
     if isinstance(exc, ValueError) and "broadcast" in str(exc):
-        return ShapeError(f"{ctx.name()}: shapes {' and '.join(map(str, shapes))} cannot be "
-                          f"broadcast together: {_broadcast_rule(shapes)}")
+        return broadcast_error(ctx.name(), shapes)
     return type(exc)(f"{ctx.name()}: {exc} (input shapes: {', '.join(map(str, shapes))})")
-
-
-def _broadcast_rule(shapes: list[tuple]) -> str:
-    """Name the first dimension (counted from the right) where broadcasting fails."""
-    width = max(len(s) for s in shapes)
-    for k in range(1, width + 1):
-        sizes = {s[-k] for s in shapes if len(s) >= k}
-        if len(sizes - {1}) > 1:
-            return (f"dimension {-k} has sizes {', '.join(map(str, sorted(sizes)))}; sizes "
-                    "must be equal or 1 (dimensions are matched from the right)")
-    return "dimensions are matched from the right and must be equal or 1"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember import backend
 from ember.autograd.function import Function
+from ember.errors import DTypeError
 from ember.ops.operands import as_operand, binary_operands, float_operand
 from ember.tensor import Tensor
 
@@ -167,6 +169,10 @@ def add(input, other, *, alpha=1) -> Tensor:
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """input - alpha * other, with broadcasting."""
+    for operand in (input, other):
+        if isinstance(operand, bool) or getattr(operand, "dtype", None) is backend.bool_:
+            raise DTypeError("sub: subtraction with a bool tensor is not supported; to invert "
+                             "a mask, use ~mask or mask.logical_not()")
     if alpha != 1:
         other = mul(other, alpha)
     return Sub.apply(*binary_operands(input, other))

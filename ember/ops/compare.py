@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.errors import DTypeError
+from ember.errors import DTypeError, broadcast_error
 from ember.ops.operands import as_operand
 from ember.tensor import Tensor
 
@@ -13,36 +13,40 @@ def _array(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def _compare(ufunc, input, other) -> Tensor:
-    return Tensor._make(np.asarray(ufunc(_array(input), _array(other))))
+def _compare(op: str, ufunc, input, other) -> Tensor:
+    a, b = _array(input), _array(other)
+    try:
+        return Tensor._make(np.asarray(ufunc(a, b)))
+    except ValueError:
+        raise broadcast_error(op, [np.shape(a), np.shape(b)]) from None
 
 
 def eq(input, other) -> Tensor:
     if other is None:
         return False
-    return _compare(np.equal, input, other)
+    return _compare("eq", np.equal, input, other)
 
 
 def ne(input, other) -> Tensor:
     if other is None:
         return True
-    return _compare(np.not_equal, input, other)
+    return _compare("ne", np.not_equal, input, other)
 
 
 def lt(input, other) -> Tensor:
-    return _compare(np.less, input, other)
+    return _compare("lt", np.less, input, other)
 
 
 def le(input, other) -> Tensor:
-    return _compare(np.less_equal, input, other)
+    return _compare("le", np.less_equal, input, other)
 
 
 def gt(input, other) -> Tensor:
-    return _compare(np.greater, input, other)
+    return _compare("gt", np.greater, input, other)
 
 
 def ge(input, other) -> Tensor:
-    return _compare(np.greater_equal, input, other)
+    return _compare("ge", np.greater_equal, input, other)
 
 
 def equal(input, other) -> bool:

@@ -19,6 +19,8 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 class GetItem(Function):
+    output_is_view = True    # for slices, ints and None (NumPy copies for arrays)
+
     def forward(ctx, x, index, advanced):
         ctx.shape, ctx.index, ctx.advanced = x.shape, index, advanced
         return x[index]
@@ -28,10 +30,23 @@ class GetItem(Function):
         # selected twice receives both (np.add.at adds at repeated indices, = would not)
         full = get_array_module(grad).zeros(ctx.shape, dtype=grad.dtype)
         if ctx.advanced:
-            np.add.at(full, ctx.index, grad)
+            np.add.at(full, _masks_as_positions(ctx.index), grad)
         else:
             full[ctx.index] = grad
         return full
+
+
+def _masks_as_positions(index):
+    """The same index with each boolean mask replaced by the integer arrays of its True
+    positions (what np.add.at needs)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    expanded = []
+    for part in parts:
+        if getattr(part, "dtype", None) == np.bool_ and part.ndim > 0:
+            expanded.extend(np.nonzero(part))
+        else:
+            expanded.append(part)
+    return tuple(expanded)
 
 
 class Gather(Function):
@@ -60,8 +75,9 @@ def _scatter_index(index, axis: int) -> tuple:
 
 
 def normalize_index(index):
-    """A NumPy index from a user's: tensors and lists become arrays, boolean masks become
-    the integer arrays of their True positions. Returns (index, is_advanced)."""
+    """A NumPy index from a user's: tensors and lists become arrays (checked to be integer
+    or boolean). Returns (index, is_advanced). An index of integers only gets a trailing
+    Ellipsis, so that NumPy returns a 0-d view (as PyTorch does) instead of a copy."""
     parts = index if isinstance(index, tuple) else (index,)
     out, advanced = [], False
     for part in parts:
@@ -73,19 +89,20 @@ def normalize_index(index):
                 part = part.astype(np.int64)
         elif isinstance(part, np.generic):
             part = part.item()
-        if hasattr(part, "dtype") and part.ndim > 0:
-            advanced = True
-            kind = part.dtype.kind
-            if kind == "b":
-                out.extend(np.nonzero(part))
-                continue
-            if kind not in "iu":
-                raise DTypeError(f"index: tensors used as indices must be integer or bool, "
+        if hasattr(part, "dtype"):
+            if part.dtype.kind not in "iub":
+                raise IndexError(f"index: tensors used as indices must be integer or bool, "
                                  f"got dtype {part.dtype}")
-        elif hasattr(part, "dtype"):  # a 0-d array: a plain integer or bool
-            part = part.item()
+            if part.ndim > 0:
+                advanced = True
+            else:  # a 0-d array is a plain integer (or bool)
+                part = part.item()
         out.append(part)
-    return (tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]), advanced
+    if all(isinstance(p, int) and not isinstance(p, bool) for p in out):
+        out.append(Ellipsis)
+    if not isinstance(index, tuple) and len(out) == 1:
+        return out[0], advanced
+    return tuple(out), advanced
 
 
 def getitem(input: Tensor, index) -> Tensor:
@@ -93,7 +110,12 @@ def getitem(input: Tensor, index) -> Tensor:
     try:
         return GetItem.apply(input, index=numpy_index, advanced=advanced)
     except IndexError as exc:
-        raise IndexError(f"index: {exc} (tensor shape {tuple(input._data.shape)})") from exc
+        masks = [tuple(p.shape) for p in (numpy_index if isinstance(numpy_index, tuple)
+                                          else (numpy_index,))
+                 if getattr(p, "dtype", None) == np.bool_]
+        what = f"a boolean mask of shape {masks[0]} does not fit: " if masks else ""
+        raise IndexError(f"index: {what}{exc} (tensor shape {tuple(input._data.shape)})") \
+            from None
 
 
 # --- functions -------------------------------------------------------------------------
@@ -115,8 +137,7 @@ def gather(input, dim: int, index) -> Tensor:
             raise ShapeError(f"gather: index has size {n_index} in dimension {d} but input "
                              f"has only {n_input} (shapes {tuple(index_array.shape)} and "
                              f"{tuple(x.shape)})")
-    if index_array.size and (index_array.min() < -x.shape[axis]
-                             or index_array.max() >= x.shape[axis]):
+    if index_array.size and (index_array.min() < 0 or index_array.max() >= x.shape[axis]):
         raise IndexError(f"gather: index out of range for dimension {dim} of size "
                          f"{x.shape[axis]} (index values from {index_array.min()} to "
                          f"{index_array.max()})")
@@ -178,7 +199,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     axis = normalize_dim("topk", dim, input._data.ndim)
     size = input._data.shape[axis] if input._data.ndim else 1
     if not 0 <= k <= size:
-        raise ValueError(f"topk: k={k} is out of range for dimension {dim} of size {size}")
+        raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {size}")
     order = argsort(input, axis, descending=largest)._data
     indices = Tensor._make(np.take(order, np.arange(k), axis=axis) if order.ndim else order)
     return ValuesIndices(gather(input, axis, indices), indices)

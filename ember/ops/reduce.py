@@ -316,10 +316,15 @@ def all(input, dim=None, keepdim: bool = False) -> Tensor:
 def log_softmax(input, dim: int, *, dtype=None) -> Tensor:
     """log softmax along `dim`: x - logsumexp(x), exact even for logits like +-1000."""
     input = float_operand(input) if dtype is None else as_operand(input).to(dtype)
+    if input._data.ndim:
+        normalize_dim("log_softmax", dim, input._data.ndim)
     return input - logsumexp(input, dim, keepdim=True)
 
 
 def softmax(input, dim: int, *, dtype=None) -> Tensor:
     """exp(x_i) / sum_j exp(x_j) along `dim`, computed as exp(log_softmax(x))."""
+    input = as_operand(input)
+    if input._data.ndim:
+        normalize_dim("softmax", dim, input._data.ndim)
     return log_softmax(input, dim, dtype=dtype).exp()
 

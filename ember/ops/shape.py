@@ -17,6 +17,8 @@ from ember.tensor import Tensor
 
 
 class Reshape(Function):
+    output_is_view = True
+
     def forward(ctx, x, shape):
         ctx.shape = x.shape
         return x.reshape(shape)
@@ -26,6 +28,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    output_is_view = True
+
     def forward(ctx, x, dims):
         ctx.dims = dims
         return x.transpose(dims)
@@ -36,6 +40,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    output_is_view = True
+
     def forward(ctx, x, shape):
         return np.broadcast_to(x, shape)
 
@@ -84,6 +90,8 @@ class Pad(Function):
 
 
 class Flip(Function):
+    output_is_view = True
+
     def forward(ctx, x, axes):
         ctx.axes = axes
         return np.flip(x, axes)
@@ -123,8 +131,16 @@ def _infer_shape(op: str, shape: tuple, input_shape: tuple) -> tuple:
 
 def reshape(input, *shape) -> Tensor:
     """The same elements in a new shape; one dimension may be -1 (inferred)."""
-    input = as_operand(input)
-    new_shape = _infer_shape("reshape", _shape_arg(shape), input._data.shape)
+    return _reshape("reshape", as_operand(input), shape)
+
+
+def view(input, *shape) -> Tensor:
+    """Like reshape (NumPy copies when a view is impossible, where PyTorch raises)."""
+    return _reshape("view", input, shape)
+
+
+def _reshape(op: str, input, shape) -> Tensor:
+    new_shape = _infer_shape(op, _shape_arg(shape), input._data.shape)
     if new_shape == input._data.shape:
         return input
     return Reshape.apply(input, shape=new_shape)
@@ -162,7 +178,10 @@ def squeeze(input, dim=None) -> Tensor:
 
 def unsqueeze(input, dim: int) -> Tensor:
     shape = input._data.shape
-    axis = normalize_dim("unsqueeze", dim, len(shape) + 1)
+    if not -len(shape) - 1 <= dim <= len(shape):
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {len(shape)} "
+                         f"dimension(s) (expected {-len(shape) - 1} to {len(shape)})")
+    axis = dim % (len(shape) + 1)
     return reshape(input, shape[:axis] + (1,) + shape[axis:])
 
 

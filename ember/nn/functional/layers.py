@@ -1,0 +1,20 @@
+"""Functional forms of the basic layers: linear, ..."""
+from __future__ import annotations
+
+from ember.errors import ShapeError
+from ember.tensor import Tensor
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b, over the last dimension of x.
+
+    Shape: input (*, in_features), weight (out_features, in_features), bias
+    (out_features,) -> output (*, out_features).
+    """
+    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+        features = input.shape[-1] if input.ndim else "no"
+        raise ShapeError(f"linear: input has {features} features (shape {tuple(input.shape)}) "
+                         f"but weight expects {weight.shape[-1]} (weight shape "
+                         f"{tuple(weight.shape)})")
+    output = input @ weight.T
+    return output if bias is None else output + bias
