@@ -107,15 +107,54 @@ def normalize_index(index):
 
 def getitem(input: Tensor, index) -> Tensor:
     numpy_index, advanced = normalize_index(index)
+    if advanced and isinstance(numpy_index, tuple):
+        selections, rest = _pytorch_order(numpy_index, input._data.ndim)
+        if selections is not None:
+            input = _apply_getitem(input, selections, advanced=False)
+        numpy_index = rest
+    return _apply_getitem(input, numpy_index, advanced)
+
+
+def _apply_getitem(input: Tensor, numpy_index, advanced: bool) -> Tensor:
     try:
         return GetItem.apply(input, index=numpy_index, advanced=advanced)
     except IndexError as exc:
         masks = [tuple(p.shape) for p in (numpy_index if isinstance(numpy_index, tuple)
                                           else (numpy_index,))
                  if getattr(p, "dtype", None) == np.bool_]
-        what = f"a boolean mask of shape {masks[0]} does not fit: " if masks else ""
+        what = (f"a boolean mask of shape {masks[0]} does not fit: "
+                if masks and "boolean" in str(exc) else "")
         raise IndexError(f"index: {what}{exc} (tensor shape {tuple(input._data.shape)})") \
             from None
+
+
+def _pytorch_order(index: tuple, ndim: int) -> tuple:
+    """Split an advanced index the way PyTorch reads it: an Ellipsis stands for explicit
+    full slices (so one covering no dimension does not separate index arrays), and plain
+    integers select first. NumPy would instead treat integers as index arrays and place
+    the indexed dimensions differently. Returns (integer selections or None, the rest)."""
+    consumed = sum(p.ndim if getattr(p, "dtype", None) == np.bool_ else 1
+                   for p in index
+                   if p is not None and p is not Ellipsis and not isinstance(p, bool))
+    expanded = []
+    for part in index:
+        if part is Ellipsis:
+            expanded.extend([slice(None)] * max(ndim - consumed, 0))
+        else:
+            expanded.append(part)
+    if not any(isinstance(p, int) and not isinstance(p, bool) for p in expanded):
+        return None, tuple(expanded)
+    selections, rest = [], []
+    for part in expanded:
+        if isinstance(part, int) and not isinstance(part, bool):
+            selections.append(part)          # this dimension disappears before the rest
+        elif part is None or isinstance(part, bool):   # new dimensions, nothing consumed
+            rest.append(part)
+        else:
+            width = part.ndim if getattr(part, "dtype", None) == np.bool_ else 1
+            selections.extend([slice(None)] * width)
+            rest.append(part)
+    return tuple(selections), tuple(rest)
 
 
 # --- functions -------------------------------------------------------------------------

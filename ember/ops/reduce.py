@@ -131,6 +131,27 @@ class Norm(Function):
         return np.where(out == 0, 0, grad * ratio)
 
 
+class Std(Function):
+    """Standard deviation sqrt(sum (x - mean)^2 / (N - correction)) over axes."""
+
+    def forward(ctx, x, axes, correction, keepdim):
+        centred = x - np.mean(x, axis=axes, keepdims=True)
+        ctx.dof = _count(x.shape, axes) - correction
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sqrt(np.sum(centred * centred, axis=axes, keepdims=True) /
+                          builtins.max(ctx.dof, 0))
+        ctx.save_for_backward(centred, out)
+        return out if keepdim else out.reshape(_drop_axes(x.shape, axes))
+
+    def backward(ctx, grad):
+        centred, out = ctx.saved_tensors
+        # d std / dx_i = (x_i - mean) / ((N - correction) std); taken as 0 where std = 0
+        # (constant data), as PyTorch does, instead of 0/0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = centred / (ctx.dof * out)
+        return grad.reshape(out.shape) * np.where(out == 0, 0, slope)
+
+
 class Cumsum(Function):
     def forward(ctx, x, axis):
         ctx.axis = axis
@@ -198,7 +219,11 @@ def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
 
 def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None) -> Tensor:
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    input = float_operand(input)
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return Std.apply(input, axes=_axes("std", input, dim), correction=correction,
+                     keepdim=keepdim)
 
 
 def _max_or_min(op: str, input, dim, keepdim: bool, smallest: bool):
@@ -210,7 +235,7 @@ def _max_or_min(op: str, input, dim, keepdim: bool, smallest: bool):
     data = input._data
     axis = normalize_dim(op, dim, data.ndim)
     if data.ndim == 0:
-        return ValuesIndices(input, Tensor._make(np.zeros((), dtype=np.int64)))
+        return ValuesIndices(input.clone(), Tensor._make(np.zeros((), dtype=np.int64)))
     if data.shape[axis] == 0:
         raise IndexError(f"{op}: cannot reduce over dimension {dim} of size 0 "
                          f"(shape {data.shape})")

@@ -347,6 +347,9 @@ def narrow(input, dim: int, start: int, length: int) -> Tensor:
 
 def flip(input, dims) -> Tensor:
     ndim = input._data.ndim
+    if ndim == 0:
+        normalize_dim("flip", dims if isinstance(dims, (int, np.integer)) else 0, 0)
+        return input.clone()
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     return Flip.apply(input, axes=tuple(normalize_dim("flip", d, ndim) for d in dims))
 
