@@ -10,7 +10,7 @@ This file is the public surface only: it imports, it does no work.
 # Tensor must be imported first: the modules below build Tensors.
 from ember.tensor import Tensor  # noqa: I001
 
-from ember import autograd, cuda, nn, random
+from ember import autograd, cuda, data, datasets, nn, optim, random, training, utils
 from ember.autograd import Function, gradcheck
 from ember.backend import (bool_ as bool, device, dtype, float16, float32, float64,
                            get_default_dtype, int8, int16, int32, int64, set_default_dtype,
@@ -22,6 +22,7 @@ from ember.creation import (arange, as_tensor, bernoulli, empty, empty_like, eye
                             normal, ones, ones_like, rand, rand_like, randint, randint_like,
                             randn, randn_like, randperm, tensor, zeros, zeros_like)
 from ember.errors import DeviceError, DTypeError, GraphError, ShapeError
+from ember.io import load, save
 from ember.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                              set_grad_enabled)
 from ember.ops.arithmetic import (add, clamp, clip, clone, div, floor_divide, maximum,
@@ -35,14 +36,18 @@ from ember.ops.elementwise import (abs, ceil, cos, exp, expm1, floor, log, log1p
 from ember.ops.indexing import (argsort, gather, index_select, masked_fill, masked_select,
                                 nonzero, sort, take_along_dim, topk)
 from ember.ops.linalg import bmm, dot, matmul, mm, mv, outer
-from ember.ops.reduce import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax,
-                              logsumexp, max, mean, min, norm, prod, softmax, std, sum, var)
+from ember.ops.reduce import (all, amax, amin, any, argmax, argmin, cumsum,
+                              logsumexp, max, mean, min, norm, prod, std, sum, var)
+from ember.ops.softmax import log_softmax, softmax
+from ember.ops.special import erf, erfc
 from ember.ops.shape import (cat, chunk, concat, concatenate, flatten, flip, movedim, narrow,
                              permute, reshape, select, split, squeeze, stack, swapaxes,
                              swapdims, t, transpose, unbind, unflatten, unsqueeze)
 from ember.ops.shape import expand as broadcast_to
 from ember.random import (Generator, default_generator, get_rng_state, initial_seed,
                           manual_seed, seed, set_rng_state)
+from ember.training import evaluate, fit, predict
+from ember.training.summary import summary
 
 __version__ = "0.1.0"
 

@@ -362,6 +362,8 @@ class Tensor(TensorConversion, TensorInPlace):
     def cos(self): return elementwise.cos(self)
     def tanh(self): return elementwise.tanh(self)
     def sigmoid(self): return elementwise.sigmoid(self)
+    def erf(self): return special.erf(self)
+    def erfc(self): return special.erfc(self)
     def relu(self): return elementwise.relu(self)
     def sign(self): return elementwise.sign(self)
     def floor(self): return elementwise.floor(self)
@@ -398,8 +400,9 @@ class Tensor(TensorConversion, TensorInPlace):
     def cumsum(self, dim, *, dtype=None): return reduce.cumsum(self, dim, dtype=dtype)
     def any(self, dim=None, keepdim=False): return reduce.any(self, dim, keepdim)
     def all(self, dim=None, keepdim=False): return reduce.all(self, dim, keepdim)
-    def softmax(self, dim, *, dtype=None): return reduce.softmax(self, dim, dtype=dtype)
-    def log_softmax(self, dim, *, dtype=None): return reduce.log_softmax(self, dim, dtype=dtype)
+    def softmax(self, dim, *, dtype=None): return softmax_ops.softmax(self, dim, dtype=dtype)
+    def log_softmax(self, dim, *, dtype=None):
+        return softmax_ops.log_softmax(self, dim, dtype=dtype)
 
     # --- shape ----------------------------------------------------------------------------
 
@@ -481,4 +484,5 @@ def _init_slots(t: Tensor, data) -> None:
 # The autograd engine and the ops build Tensors, so they are imported once the class exists.
 from ember.autograd import api, engine  # noqa: E402, I001
 from ember.ops import (arithmetic, compare, elementwise, indexing, linalg,  # noqa: E402
-                       operands, reduce, shape)
+                       operands, reduce, shape, special)
+from ember.ops import softmax as softmax_ops  # noqa: E402

@@ -118,7 +118,7 @@ def _format_values(array: np.ndarray) -> str:
     """Values printed the way PyTorch prints them: 4 decimals, '1.' for whole floats."""
     options = dict(separator=", ", prefix="tensor(", threshold=1000, edgeitems=3)
     if array.dtype.kind == "f":
-        finite = array[np.isfinite(array)]
+        finite = array[np.isfinite(array)].astype(np.float64)
         whole = finite.size == 0 or np.all(finite == np.round(finite))
         large = finite.size > 0 and (np.abs(finite).max() >= 1e8 or (
             np.abs(finite[finite != 0]).min(initial=1.0) < 1e-4))

@@ -261,7 +261,8 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad._data[...] = 0
+                with no_grad():
+                    param.grad.zero_()
 
     # --- dtype and device -----------------------------------------------------------------
 

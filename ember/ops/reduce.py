@@ -1,5 +1,5 @@
-"""Reductions: sum, amax/amin, logsumexp, prod, norm and cumsum as primitives; mean, var,
-std, max/min with indices, softmax and log_softmax composed from them."""
+"""Reductions: sum, amax/amin, logsumexp, prod, norm, std and cumsum as primitives; mean,
+var and max/min with indices composed from them."""
 from __future__ import annotations
 
 import builtins
@@ -336,20 +336,3 @@ def all(input, dim=None, keepdim: bool = False) -> Tensor:
     data = as_operand(input)._data
     return Tensor._make(np.asarray(np.all(data, axis=_axes("all", as_operand(input), dim),
                                           keepdims=keepdim)))
-
-
-def log_softmax(input, dim: int, *, dtype=None) -> Tensor:
-    """log softmax along `dim`: x - logsumexp(x), exact even for logits like +-1000."""
-    input = float_operand(input) if dtype is None else as_operand(input).to(dtype)
-    if input._data.ndim:
-        normalize_dim("log_softmax", dim, input._data.ndim)
-    return input - logsumexp(input, dim, keepdim=True)
-
-
-def softmax(input, dim: int, *, dtype=None) -> Tensor:
-    """exp(x_i) / sum_j exp(x_j) along `dim`, computed as exp(log_softmax(x))."""
-    input = as_operand(input)
-    if input._data.ndim:
-        normalize_dim("softmax", dim, input._data.ndim)
-    return log_softmax(input, dim, dtype=dtype).exp()
-

@@ -34,81 +34,136 @@ _Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
 
 _SMALL = 0.46875            # below: erf's own series; above: erfc's
 _MIDDLE = 4.0               # above: the asymptotic form
-_BIG = 26.543               # erfc(y) underflows to 0 in float64 beyond this
+# erfc(y) leaves float64's normal range at 26.543 (where Cody stops) and underflows to 0
+# past 27.3; between the two it is subnormal, as math.erfc gives it.
+_BIG = 27.3
 _ONE_OVER_SQRT_PI = 5.6418958354775628695e-1
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+
+# The rational functions below are evaluated by Horner's rule in place: on large arrays,
+# allocating a temporary costs more than the arithmetic done with it.
 
 
 def _erf_near_zero(x):
     """erf(x) for |x| <= 0.46875."""
     t = x * x
-    numerator, denominator = _A[4] * t, t
+    numerator, denominator = _A[4] * t, t.copy()
     for a, b in zip(_A[:3], _B[:3]):
-        numerator = (numerator + a) * t
-        denominator = (denominator + b) * t
-    return x * (numerator + _A[3]) / (denominator + _B[3])
+        numerator += a
+        numerator *= t
+        denominator += b
+        denominator *= t
+    numerator += _A[3]
+    numerator *= x
+    denominator += _B[3]
+    numerator /= denominator
+    return numerator
 
 
 def _exp_minus_square(y):
     """e^(-y^2), with y^2 split as h^2 + (y - h)(y + h) where h = y rounded down to a
     multiple of 1/16: h^2 is exact, so the rounding error of y^2 does not get amplified
     by the exponential (Cody's device)."""
-    h = np.trunc(y * 16) / 16
-    return np.exp(-h * h) * np.exp(-(y - h) * (y + h))
+    h = y * 16
+    np.trunc(h, out=h)
+    h /= 16
+    remainder = y - h
+    remainder *= y + h                      # (y - h)(y + h) = y^2 - h^2, small
+    h *= -h
+    np.exp(h, out=h)                        # e^(-h^2)
+    np.negative(remainder, out=remainder)
+    np.exp(remainder, out=remainder)        # e^(-(y^2 - h^2))
+    h *= remainder
+    return h
 
 
 def _erfc_middle(y):
-    """erfc(y) for 0.46875 < y <= 4."""
-    numerator, denominator = _C[8] * y, y
+    """erfc(y) for 0.46875 <= y <= 4."""
+    result = _exp_minus_square(y)       # first, so its temporaries are free again below
+    numerator, denominator = _C[8] * y, y.copy()
     for c, d in zip(_C[:7], _D[:7]):
-        numerator = (numerator + c) * y
-        denominator = (denominator + d) * y
-    return _exp_minus_square(y) * (numerator + _C[7]) / (denominator + _D[7])
+        numerator += c
+        numerator *= y
+        denominator += d
+        denominator *= y
+    numerator += _C[7]
+    denominator += _D[7]
+    numerator /= denominator
+    result *= numerator
+    return result
 
 
 def _erfc_tail(y):
-    """erfc(y) for 4 < y < 26.543 (the asymptotic expansion in 1/y^2)."""
+    """erfc(y) for 4 < y < 27.3 (the asymptotic expansion in 1/y^2)."""
     t = 1 / (y * y)
-    numerator, denominator = _P[5] * t, t
+    numerator, denominator = _P[5] * t, t.copy()
     for p, q in zip(_P[:4], _Q[:4]):
-        numerator = (numerator + p) * t
-        denominator = (denominator + q) * t
+        numerator += p
+        numerator *= t
+        denominator += q
+        denominator *= t
     series = t * (numerator + _P[4]) / (denominator + _Q[4])
     return _exp_minus_square(y) * (_ONE_OVER_SQRT_PI - series) / y
 
 
-def _erf_and_erfc(x):
-    """(erf(x), erfc(x)) for an array x, each with full relative precision where it is
-    computed directly: erf near zero, erfc in the tails. nan stays nan; +-inf give +-1
-    and 0 or 2."""
-    work = x if x.dtype == np.float64 else x.astype(np.float32, copy=False)
+def _working_copy(x):
+    """x as a flat array (a 0-d array would turn into a NumPy scalar, which the in-place
+    steps cannot update), in float64 for float64 and in float32 for smaller floats."""
+    flat = x.reshape(-1)
+    return flat if flat.dtype == np.float64 else flat.astype(np.float32, copy=False)
+
+
+def _erfc_away_from_zero(y):
+    """erfc(y) for y = |x| >= 0.46875 (for smaller y the values are not used). The middle
+    formula runs on every element (clipped into its range: one pass, no gathering); the
+    tail, rare in practice, only on the elements that reach it. nan stays nan."""
+    result = _erfc_middle(np.clip(y, _SMALL, _MIDDLE))
+    in_tail = y > _MIDDLE
+    if in_tail.any():
+        tail = y[in_tail]
+        underflows = tail >= _BIG                  # including inf
+        result[in_tail] = np.where(underflows, 0, _erfc_tail(np.where(underflows, _MIDDLE,
+                                                                        tail)))
+    return result
+
+
+def _erf(x):
+    """erf of an array: nan stays nan, +-inf give +-1."""
+    work = _working_copy(x)
     y = np.abs(work)
+    result = _erfc_away_from_zero(y)
+    np.subtract(0.5, result, out=result)
+    result += 0.5                                  # 1 - erfc(|x|), in Cody's order
+    np.copysign(result, work, out=result)          # erf is odd
     near_zero = y <= _SMALL
-    middle = (y > _SMALL) & (y <= _MIDDLE)
-    tail = (y > _MIDDLE) & (y < _BIG)
-    erf_values = work.copy()                      # nan stays nan
-    erfc_of_abs = np.zeros_like(work)             # 0 where y >= 26.543 (and inf)
-    erf_values[near_zero] = _erf_near_zero(work[near_zero])
-    erfc_of_abs[middle] = _erfc_middle(y[middle])
-    erfc_of_abs[tail] = _erfc_tail(y[tail])
-    far = ~near_zero & ~np.isnan(work)
-    erf_of_abs = (0.5 - erfc_of_abs[far]) + 0.5   # Cody's order: one rounding
-    erf_values[far] = np.where(work[far] < 0, -erf_of_abs, erf_of_abs)
-    erfc_values = np.where(work < 0, 2 - erfc_of_abs, erfc_of_abs)
-    erfc_values = np.where(near_zero, 1 - erf_values, erfc_values)
-    erfc_values = np.where(np.isnan(work), work, erfc_values)
-    return erf_values.astype(x.dtype, copy=False), erfc_values.astype(x.dtype, copy=False)
+    np.copyto(result, _erf_near_zero(np.clip(work, -_SMALL, _SMALL)), where=near_zero)
+    return result.reshape(x.shape).astype(x.dtype, copy=False)
+
+
+def _erfc(x):
+    """erfc of an array, with full relative precision in the right tail: nan stays nan,
+    +inf gives 0 and -inf 2."""
+    work = _working_copy(x)
+    y = np.abs(work)
+    result = _erfc_away_from_zero(y)
+    result = np.where(work < 0, 2 - result, result)      # erfc(-y) = 2 - erfc(y)
+    near_zero = y <= _SMALL
+    np.copyto(result, 1 - _erf_near_zero(np.clip(work, -_SMALL, _SMALL)), where=near_zero)
+    return result.reshape(x.shape).astype(x.dtype, copy=False)
 
 
 def _gaussian_slope(x):
-    """2/sqrt(pi) e^(-x^2): the derivative of erf."""
-    return _TWO_OVER_SQRT_PI * _exp_minus_square(np.abs(x))
+    """2/sqrt(pi) e^(-x^2): the derivative of erf (0 at +-inf, where it underflows)."""
+    slope = _exp_minus_square(np.minimum(np.abs(_working_copy(x)), 2 * _BIG))
+    slope *= _TWO_OVER_SQRT_PI
+    return slope.reshape(x.shape).astype(x.dtype, copy=False)
 
 
 class Erf(Function):
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _erf_and_erfc(x)[0]
+        return _erf(x)
 
     def backward(ctx, grad):
         x, = ctx.saved_tensors
@@ -118,7 +173,7 @@ class Erf(Function):
 class Erfc(Function):
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _erf_and_erfc(x)[1]
+        return _erfc(x)
 
     def backward(ctx, grad):
         x, = ctx.saved_tensors

@@ -288,4 +288,4 @@ def test_apply_and_submodule_lookup():
 
 def test_missing_attribute_error_names_the_class():
     with pytest.raises(AttributeError, match="'Linear' object has no attribute 'wieght'"):
-        nn.Linear(1, 1).wieght
+        _ = nn.Linear(1, 1).wieght

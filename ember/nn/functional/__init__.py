@@ -3,7 +3,18 @@
 Each function is composed from differentiable ops (or is a fused primitive where
 measurement showed it pays), so its gradient comes from autograd.
 """
+from ember.nn.functional.activations import (celu, elu, gelu, glu, hardsigmoid, hardswish,
+                                             hardtanh, leaky_relu, log_softmax, logsigmoid,
+                                             mish, prelu, relu, relu6, selu, silu, softmax,
+                                             softmin, softplus, softsign, threshold)
+from ember.nn.functional.classification_losses import (binary_cross_entropy,
+                                                       binary_cross_entropy_with_logits,
+                                                       cross_entropy, nll_loss)
 from ember.nn.functional.layers import linear
-from ember.ops.elementwise import relu, sigmoid, tanh
-from ember.ops.reduce import log_softmax, softmax
+from ember.nn.functional.losses import (gaussian_nll_loss, huber_loss, kl_div, l1_loss,
+                                        mse_loss, smooth_l1_loss)
+from ember.nn.functional.normalization import batch_norm, group_norm, layer_norm, normalize
+from ember.nn.functional.regularization import alpha_dropout, dropout
+from ember.nn.functional.sparse import embedding, one_hot
+from ember.ops.elementwise import sigmoid, tanh
 from ember.ops.shape import pad

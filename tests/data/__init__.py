@@ -1,0 +1,1 @@
+"""Tests of ember.data, ember.utils.data and ember.datasets."""
