@@ -47,3 +47,5 @@ from ember.nn.maxout import Maxout
 from ember.nn.module import Module
 from ember.nn.normalization import BatchNorm1d, GroupNorm, LayerNorm
 from ember.nn.parameter import Buffer, Parameter
+# [conv]
+# [rnn]

@@ -18,3 +18,5 @@ from ember.nn.functional.regularization import alpha_dropout, dropout
 from ember.nn.functional.sparse import embedding, one_hot
 from ember.ops.elementwise import sigmoid, tanh
 from ember.ops.shape import pad
+# [conv]
+# [rnn]
