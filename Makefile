@@ -34,7 +34,7 @@ test: $(VENV)/.test
 	EMBER_REQUIRE_TORCH=1 $(PY) -m pytest -q
 
 bench: $(VENV)/.test
-	cd benchmarks && ../$(PY) overhead.py
+	cd benchmarks && ../$(PY) overhead.py && ../$(PY) run.py
 
 lint: $(VENV)/.test
 	$(PIP) install --quiet ruff

@@ -73,16 +73,22 @@ def compare(name: str, ember_fn, torch_fn, number: int = 100, rounds: int = 15,
                       statistics.median(ratios), quartiles[0], quartiles[2])
 
 
-def markdown_table(title: str, comparisons: list, notes: str = "") -> str:
+def machine_line() -> str:
     import numpy
     import torch
 
-    lines = [f"# {title}", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}, NumPy {numpy.__version__}, PyTorch "
-             f"{torch.__version__} ({torch.get_num_threads()} threads); "
-             f"{time.strftime('%Y-%m-%d')}.", "",
-             "| workload | ember µs | PyTorch µs | ember/PyTorch | spread (IQR) |",
+    return (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, NumPy {numpy.__version__}, PyTorch "
+            f"{torch.__version__} ({torch.get_num_threads()} threads); "
+            f"{time.strftime('%Y-%m-%d')}.")
+
+
+def markdown_table(title: str, comparisons: list, notes: str = "", level: int = 1,
+                   machine: bool = True) -> str:
+    lines = [f"{'#' * level} {title}", ""]
+    if machine:
+        lines += [machine_line(), ""]
+    lines += ["| workload | ember µs | PyTorch µs | ember/PyTorch | spread (IQR) |",
              "|---|---|---|---|---|"]
     lines += [c.row() for c in comparisons]
     if notes:

@@ -1,0 +1,85 @@
+"""Run the workloads side by side with PyTorch and write benchmarks/results/workloads.md.
+
+    make bench                     (all workloads, training and inference, and memory)
+    python benchmarks/run.py W1 W5 (some of them)
+
+A workload whose layers ember does not have yet is reported as skipped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import ember
+from harness import compare, machine_line, markdown_table, pin_torch_threads, write_results
+from workloads import WORKLOADS
+
+MEMORY_STEPS = 5
+
+
+def peak_memory_mb(workload_name: str, library: str) -> dict:
+    """Peak resident memory of a fresh process that builds the workload and trains it for a
+    few steps: the total, and the growth after imports and data (what training adds)."""
+    code = f"""
+import json, resource, sys
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import {library} as lib
+from workloads import WORKLOADS
+workload = next(w for w in WORKLOADS if w.name == {workload_name!r})
+if {library!r} == "torch":
+    lib.set_num_threads({int(os.environ.get('OMP_NUM_THREADS', os.cpu_count()))})
+train_step, _ = workload.build(lib)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for _ in range({MEMORY_STEPS}):
+    train_step()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"peak": after / 1024, "growth": (after - before) / 1024}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode:
+        return {"error": result.stderr.strip().splitlines()[-1]}
+    return json.loads(result.stdout)
+
+
+def main(selected: list[str]) -> None:
+    torch, threads = pin_torch_threads()
+    training, inference, notes = [], [], []
+    for workload in WORKLOADS:
+        short = workload.name.split()[0]
+        if selected and short not in selected:
+            continue
+        try:
+            ember_train, ember_infer = workload.build(ember)
+        except (AttributeError, NotImplementedError) as exc:
+            notes.append(f"- {workload.name}: skipped (ember lacks it: {exc})")
+            continue
+        torch_train, torch_infer = workload.build(torch)
+        label = f"{workload.name} ({workload.description})"
+        training.append(compare(label, ember_train, torch_train, number=workload.number))
+        inference.append(compare(label, ember_infer, torch_infer, number=workload.number * 2))
+        print(training[-1].row(), flush=True)
+        print(inference[-1].row(), flush=True)
+        if short == "W3":
+            ours, theirs = peak_memory_mb(workload.name, "ember"), peak_memory_mb(
+                workload.name, "torch")
+            notes.append(f"- {workload.name} peak resident memory over {MEMORY_STEPS} training "
+                         f"steps, fresh process: ember {ours}, PyTorch {theirs} (MB; growth = "
+                         "increase after imports and model/data creation)")
+    text = f"# ember vs PyTorch: the workloads of issue 6\n\n{machine_line()}\n\n"
+    text += markdown_table("Training step", training, level=2, machine=False)
+    text += "\n" + markdown_table("Inference (autograd off)", inference, level=2,
+                                  machine=False)
+    text += ("\nTraining step = zero_grad + forward + loss + backward + optimizer step. "
+             f"Both libraries in one process, alternating blocks, {threads} threads; times "
+             "are medians per step; ratio = median of per-round ratios (below 1: ember is "
+             "faster); IQR = spread of those ratios.\n")
+    if notes:
+        text += "\n" + "\n".join(notes) + "\n"
+    print(text)
+    print("written to", write_results("workloads.md", text), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
