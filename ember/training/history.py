@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+
 
 class History:
     """Per-epoch logs: `history.history["val_loss"]` is a list with one value per epoch.
@@ -33,7 +35,13 @@ class History:
         return len(self.epoch)
 
     def best(self, key: str, mode: str = "min") -> tuple[int, float]:
-        """(epoch, value) of the best value of `key`."""
+        """(epoch, value) of the best value of `key` (the first, on a tie), ignoring NaN;
+        mode "min" or "max"."""
+        if mode not in ("min", "max"):
+            raise ValueError(f"history.best: mode must be 'min' or 'max', got {mode!r}")
+        if key not in self.history:
+            raise KeyError(f"history.best: no {key!r} in the history (it has "
+                           f"{', '.join(self.history)})")
         values = [v for v in self.history[key] if not math.isnan(v)]
         if not values:
             raise ValueError(f"history: no values recorded for {key!r}")
@@ -51,9 +59,18 @@ class History:
         return history
 
     def save_json(self, path: str) -> None:
+        """Write {"epoch": [...], key: [...]} as JSON (arrays, such as confusion matrices,
+        as nested lists; NaN as NaN)."""
         with open(path, "w") as handle:
-            json.dump(self.to_dict(), handle, indent=2, allow_nan=True)
+            json.dump(self.to_dict(), handle, indent=2, allow_nan=True, default=_as_json)
 
     def __repr__(self) -> str:
         keys = ", ".join(self.history)
         return f"History(epochs={len(self.epoch)}, keys=[{keys}])"
+
+
+def _as_json(value):
+    """JSON for the NumPy values a metric may log."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"history: cannot write a {type(value).__name__} as JSON")

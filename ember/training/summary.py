@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ember import backend
 from ember.creation import zeros
+from ember.errors import DTypeError
 from ember.grad_mode import no_grad
 from ember.tensor import Tensor
 
@@ -17,6 +18,7 @@ class LayerRow:
     depth: int
     output_shape: object = None
     params: int = 0
+    reused: bool = False     # a later call of a module already listed: params not counted
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Summary:
     def __str__(self) -> str:
         headers = ("Layer (type)", "Output shape", "Param #")
         body = [("  " * row.depth + f"{row.name} ({row.kind})", _shape_text(row.output_shape),
-                 f"{row.params:,}") for row in self.rows]
+                 "(reused)" if row.reused else f"{row.params:,}") for row in self.rows]
         widths = [max(len(r[i]) for r in [headers, *body]) for i in range(3)]
         rule = "=" * (sum(widths) + 4)
 
@@ -95,10 +97,14 @@ def summary(model, input_size=None, *, batch_size: int = 1, dtype=None, input_da
               for name, m in model.named_modules()}
     names = {id(m): name for name, m in model.named_modules()}
 
+    counted: set[int] = set()       # parameters already in a row (shared ones count once)
+
     def before(module, inputs):
+        own = [p for p in module.parameters(recurse=False) if id(p) not in counted]
+        counted.update(id(p) for p in own)
         row = LayerRow(names.get(id(module), "?"), type(module).__name__,
                        max(depths.get(id(module), 1) - 1, 0),
-                       params=sum(p.numel() for p in module.parameters(recurse=False)))
+                       params=sum(p.numel() for p in own), reused=id(module) in by_module)
         rows.append(row)
         by_module.setdefault(id(module), []).append(row)
 
@@ -116,6 +122,10 @@ def summary(model, input_size=None, *, batch_size: int = 1, dtype=None, input_da
     try:
         with no_grad():
             model(input_data)
+    except DTypeError as exc:
+        raise DTypeError(f"summary: the forward pass on {input_data.dtype} input of shape "
+                         f"{list(input_data.shape)} failed ({exc}); for token ids pass "
+                         f"dtype=ember.int64") from exc
     finally:
         for handle in handles:
             handle.remove()
