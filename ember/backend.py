@@ -110,15 +110,19 @@ def _category(np_dtype: np.dtype) -> int:
     return 2 if kind == "f" else (0 if kind == "b" else 1)
 
 
-def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+def promote_types(a: np.dtype, b: np.dtype, a_is_0d: bool = False,
+                  b_is_0d: bool = False) -> np.dtype:
     """PyTorch's promotion of two tensor dtypes: a higher category (bool < int < float)
-    wins outright (int64 with float32 gives float32, where NumPy says float64);
-    within a category the wider type wins."""
+    wins outright (int64 with float32 gives float32, where NumPy says float64); within a
+    category the wider type wins, except that a 0-d tensor, like a Python number, does not
+    widen a tensor with dimensions (float32 vector * 0-d float64 stays float32)."""
     if a == b:
         return a
     ca, cb = _category(a), _category(b)
     if ca != cb:
         return a if ca > cb else b
+    if a_is_0d != b_is_0d:
+        return b if a_is_0d else a
     return np.promote_types(a, b)
 
 

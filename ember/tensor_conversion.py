@@ -1,4 +1,5 @@
-"""Tensor conversions to NumPy and Python values, copying, and how a tensor prints."""
+"""Tensor conversions to NumPy and Python values, new tensors like this one (new_zeros,
+...), copying, and how a tensor prints."""
 from __future__ import annotations
 
 import numpy as np
@@ -69,6 +70,36 @@ class TensorConversion:
                             f"(only 0-d tensors take number formats; this one has shape "
                             f"{self._data.shape})")
         return repr(self)
+
+    # --- new tensors with this one's dtype and device (PyTorch's new_* methods) ------------
+
+    def _new_filled(self, size, fill, dtype, requires_grad: bool):
+        if len(size) == 1 and isinstance(size[0], (tuple, list)):
+            size = size[0]
+        target = self._data.dtype if dtype is None else backend.as_dtype(dtype).numpy
+        xp = backend.get_array_module(self._data)
+        result = self._make(xp.full(tuple(int(s) for s in size), fill, dtype=target))
+        return result.requires_grad_(True) if requires_grad else result
+
+    def new_zeros(self, *size, dtype=None, requires_grad: bool = False):
+        return self._new_filled(size, 0, dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad: bool = False):
+        return self._new_filled(size, 1, dtype, requires_grad)
+
+    def new_empty(self, *size, dtype=None, requires_grad: bool = False):
+        return self._new_filled(size, 0, dtype, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, requires_grad: bool = False):
+        return self._new_filled((size,), fill_value, dtype, requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, requires_grad: bool = False):
+        """A copy of `data` with this tensor's dtype (unless given) and device."""
+        data = getattr(data, "_data", data)
+        target = self.dtype if dtype is None else dtype
+        array = backend.move_array(backend.as_array(data, target, copy=True), self.device)
+        result = self._make(array)
+        return result.requires_grad_(True) if requires_grad else result
 
     def __copy__(self):
         return self.__deepcopy__({})

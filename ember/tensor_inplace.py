@@ -58,8 +58,12 @@ class TensorInPlace:
         return self
 
     def _inplace_or_rebind(self, op: str, out_of_place, other):
-        """x += y: in place when nothing is recorded, otherwise x = x + y."""
+        """x += y: in place when nothing is recorded; while recording, x = x + y for a tensor
+        computed in the graph (like a residual `out += identity`). A leaf that requires
+        grad cannot be changed in place while recording (as in PyTorch)."""
         if _mode.enabled and (self._requires_grad or getattr(other, "_requires_grad", False)):
+            if self._requires_grad and self._ctx is None:
+                self._begin_inplace(op)      # raises: the usual slip is an update outside no_grad
             return out_of_place(self, other)
         return getattr(self, op)(other)
 

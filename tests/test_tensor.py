@@ -937,12 +937,26 @@ def test_augmented_assignment_rebinds_while_recording(symbol, op):
     np.testing.assert_allclose(x.grad.numpy(), slope)
 
 
-def test_augmented_assignment_of_a_leaf_that_requires_grad_rebinds_to_a_non_leaf():
+def test_augmented_assignment_of_a_leaf_that_requires_grad_raises_like_pytorch():
     x = ember.tensor([1.0, 2.0], requires_grad=True)
-    original = x
-    x += 1
-    assert x is not original and not x.is_leaf and x.grad_fn is not None
-    assert original.tolist() == [1.0, 2.0] and original.is_leaf
+    with pytest.raises(ember.GraphError, match="add_: a leaf tensor that requires grad"):
+        x += 1
+    assert x.tolist() == [1.0, 2.0] and x.is_leaf
+
+
+def test_augmented_assignment_of_a_graph_tensor_rebinds_while_recording(torch):
+    """The residual pattern `out += identity` works and gives PyTorch's gradient."""
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    out = w * 3
+    original = out
+    out += w
+    assert out is not original and original.tolist() == [3.0, 6.0]
+    out.sum().backward()
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    t_out = tw * 3
+    t_out += tw
+    t_out.sum().backward()
+    assert w.grad.tolist() == tw.grad.tolist() == [4.0, 4.0]
 
 
 @pytest.mark.parametrize("op", [operator.iadd, operator.isub, operator.imul,
@@ -1479,3 +1493,19 @@ def test_no_grad_decorator_on_a_generator_function(torch):
         yield ember.is_grad_enabled()
 
     assert list(ours()) == list(theirs()) == [False]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_new_constructors_match_pytorch(dtype, torch):
+    ours, theirs = ember.zeros(2, dtype=getattr(ember, dtype)), torch.zeros(
+        2, dtype=getattr(torch, dtype))
+    filled = [lambda t: t.new_zeros(2, 3), lambda t: t.new_ones((4,)),
+              lambda t: t.new_full((2, 2), 7), lambda t: t.new_tensor([1, 2, 3])]
+    for make in [*filled, lambda t: t.new_empty(3)]:     # empty: values are unspecified
+        a, b = make(ours), make(theirs)
+        assert a.dtype.name == str(b.dtype).rpartition(".")[2]
+        assert tuple(a.shape) == tuple(b.shape)
+        if make in filled:
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert ours.new_ones(2, dtype=ember.float64).dtype == ember.float64
+    assert ember.ones(1).new_zeros(2, requires_grad=True).requires_grad

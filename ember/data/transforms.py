@@ -125,6 +125,18 @@ class Lambda:
         return "Lambda()"
 
 
+def _moments(array: np.ndarray, axes: tuple, block: int = 4096) -> tuple:
+    """Mean and population std over `axes` (which include the sample axis 0), accumulated
+    in float64 over blocks of samples: no float64 copy of the whole data is made."""
+    count = np.prod([array.shape[a] for a in axes])
+    total = sum(array[i:i + block].sum(axis=axes, keepdims=True, dtype=np.float64)
+                for i in range(0, len(array), block))
+    mean = total / count
+    squares = sum(np.square(array[i:i + block] - mean).sum(axis=axes, keepdims=True)
+                  for i in range(0, len(array), block))
+    return mean, np.sqrt(squares / count)
+
+
 class Standardize:
     """(x - mean) / std with statistics FITTED ON TRAINING DATA: call `fit(train_x)` once,
     then apply the same transform to training, validation and test data (fitting on the
@@ -154,8 +166,7 @@ class Standardize:
 
     def fit(self, data) -> Standardize:
         """Compute the statistics from `data` (N, *features); returns self."""
-        array = np.asarray(data.detach().numpy() if isinstance(data, Tensor) else data,
-                           dtype=np.float64)
+        array = np.asarray(data.detach().numpy() if isinstance(data, Tensor) else data)
         if array.ndim < 1 or array.shape[0] == 0:
             raise ShapeError(f"Standardize.fit: expected data of shape (N, ...) with N > 0, "
                              f"got shape {array.shape}")
@@ -168,11 +179,10 @@ class Standardize:
                 raise ShapeError("Standardize.fit: channel_dim must not be the sample "
                                  "dimension 0")
             axes = tuple(d for d in range(array.ndim) if d != channel)
-            mean = array.mean(axis=axes, keepdims=True)[0]
-            std = array.std(axis=axes, keepdims=True)[0]
         else:
-            mean, std = array.mean(axis=0), array.std(axis=0)
-        self.mean, self.std = mean, np.where(std > 0, std, 1.0)
+            axes = (0,)
+        mean, std = _moments(array, axes)
+        self.mean, self.std = mean[0], np.where(std[0] > 0, std[0], 1.0)
         return self
 
     def _check_fitted(self, op: str) -> None:

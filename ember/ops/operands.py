@@ -56,7 +56,7 @@ def binary_operands(a, b) -> tuple:
             da, db = a._data.dtype, b._data.dtype
             if da == db:
                 return a, b
-            target = backend.promote_types(da, db)
+            target = backend.promote_types(da, db, a._data.ndim == 0, b._data.ndim == 0)
             return cast(a, target), cast(b, target)
         return cast(a, backend.scalar_result_type(a._data.dtype, b)), b
     if isinstance(b, Tensor):

@@ -1,7 +1,7 @@
 """Functional forms of the basic layers: linear, ..."""
 from __future__ import annotations
 
-from ember.errors import ShapeError
+from ember.errors import DTypeError, ShapeError
 from ember.tensor import Tensor
 
 
@@ -16,5 +16,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ShapeError(f"linear: input has {features} features (shape {tuple(input.shape)}) "
                          f"but weight expects {weight.shape[-1]} (weight shape "
                          f"{tuple(weight.shape)})")
+    if input.dtype is not weight.dtype:
+        raise DTypeError(f"linear: the input is {input.dtype} but the weight is {weight.dtype}; "
+                         f"convert the input (x.to({weight.dtype})) or the model "
+                         f"(model.to({input.dtype}))")
     output = input @ weight.T
     return output if bias is None else output + bias
