@@ -197,6 +197,10 @@ def test_page_runs(page, docs_workdir):
     run_page(DOCS / page)
 
 
+def test_readme_examples_run(docs_workdir):
+    run_page(REPO / "README.md")
+
+
 def test_every_page_is_listed_and_has_code():
     on_disk = sorted(p.name for p in DOCS.glob("*.md"))
     assert on_disk == sorted(PAGES), "a docs page was added or removed: update PAGES"
