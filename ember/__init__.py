@@ -10,7 +10,8 @@ This file is the public surface only: it imports, it does no work.
 # Tensor must be imported first: the modules below build Tensors.
 from ember.tensor import Tensor  # noqa: I001
 
-from ember import autograd, cuda, data, datasets, nn, optim, random, training, utils
+from ember import (accelerator, autograd, backends, cuda, data, datasets, nn, optim, random,
+                   training, utils, viz)
 from ember.autograd import Function, gradcheck
 from ember.backend import (bool_ as bool, device, dtype, float16, float32, float64,
                            get_default_dtype, int8, int16, int32, int64, set_default_dtype,
@@ -46,6 +47,8 @@ from ember.ops.shape import (cat, chunk, concat, concatenate, flatten, flip, mov
 from ember.ops.shape import expand as broadcast_to
 from ember.random import (Generator, default_generator, get_rng_state, initial_seed,
                           manual_seed, seed, set_rng_state)
+from ember.threads import (are_deterministic_algorithms_enabled, get_num_threads,
+                           set_num_threads, use_deterministic_algorithms)
 from ember.training import evaluate, fit, predict
 from ember.training.summary import summary
 
@@ -62,3 +65,25 @@ def numel(input: Tensor) -> int:
 
 def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
+
+
+# PyTorch's typed constructors: FloatTensor([1, 2]) is tensor([1., 2.]).
+def FloatTensor(*args) -> Tensor:
+    return Tensor(*args, dtype=float32)
+
+
+def DoubleTensor(*args) -> Tensor:
+    return Tensor(*args, dtype=float64)
+
+
+def LongTensor(*args) -> Tensor:
+    return Tensor(*args, dtype=int64)
+
+
+def IntTensor(*args) -> Tensor:
+    return Tensor(*args, dtype=int32)
+
+
+def BoolTensor(*args) -> Tensor:
+    return Tensor(*args, dtype=bool)
+

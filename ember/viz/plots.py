@@ -68,7 +68,7 @@ def plot_history(history, path: str | None = None, title: str | None = None):
 
 def plot_decision_boundary(model, x, y, path: str | None = None, resolution: int = 200,
                            title: str | None = None, features=None,
-                           threshold: float | None = None):
+                           threshold: float | None = None, ax=None):
     """The classes a 2-D classifier predicts over the input plane, with the data on top.
 
     Args:
@@ -82,6 +82,8 @@ def plot_decision_boundary(model, x, y, path: str | None = None, resolution: int
         threshold: for single-score models, the score above which the class is 1; None
             chooses 0.5 if every score on the grid lies in [0, 1] (probabilities), else 0
             (logits).
+        ax: a matplotlib Axes to draw into (a panel of your own figure); by default a new
+            figure is made. Returns the figure either way.
 
     Example:
         >>> plot_decision_boundary(model, *dataset.tensors, path="boundary.png")
@@ -98,11 +100,14 @@ def plot_decision_boundary(model, x, y, path: str | None = None, resolution: int
     classes, num_classes = grid_classes(model, np.stack([gx.ravel(), gy.ravel()], axis=1),
                                         features, threshold)
     num_classes = int(max(num_classes, y.max() + 1 if y.size else 0))
-    figure = _figure(5.5, 5)
+    if ax is None:
+        figure = _figure(5.5, 5)
+        ax = figure.subplots()
+    else:
+        figure = ax.figure
     from matplotlib.colors import Normalize
 
     norm = Normalize(vmin=-0.5, vmax=num_classes - 0.5)   # one colour per class everywhere
-    ax = figure.subplots()
     ax.contourf(gx, gy, classes.reshape(gx.shape), levels=np.arange(num_classes + 1) - 0.5,
                 cmap="Spectral", norm=norm, alpha=0.35)
     ax.scatter(x[:, 0], x[:, 1], c=y, cmap="Spectral", norm=norm, s=14, edgecolors="k",
