@@ -47,5 +47,11 @@ from ember.nn.maxout import Maxout
 from ember.nn.module import Module
 from ember.nn.normalization import BatchNorm1d, GroupNorm, LayerNorm
 from ember.nn.parameter import Buffer, Parameter
-# [conv]
-# [rnn]
+from ember.nn.batchnorm2d import BatchNorm2d
+from ember.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from ember.nn.dropout2d import Dropout2d
+from ember.nn.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d,
+                              AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d)
+from ember.nn.rnn import GRU, LSTM, RNN
+from ember.nn.rnn_base import RNNBase
+from ember.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase

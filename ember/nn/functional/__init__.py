@@ -18,5 +18,8 @@ from ember.nn.functional.regularization import alpha_dropout, dropout
 from ember.nn.functional.sparse import embedding, one_hot
 from ember.ops.elementwise import sigmoid, tanh
 from ember.ops.shape import pad
-# [conv]
-# [rnn]
+from ember.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ember.nn.functional.dropout2d import dropout2d
+from ember.nn.functional.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d,
+                                         adaptive_max_pool1d, adaptive_max_pool2d, avg_pool1d,
+                                         avg_pool2d, max_pool1d, max_pool2d)

@@ -1,4 +1,6 @@
-"""Utilities for training networks (gradient clipping, ...)."""
+"""Utilities for training networks (gradient clipping, ...); `ember.nn.utils.rnn` holds
+PackedSequence and the pack/pad functions."""
+from ember.nn.utils import rnn
 from ember.nn.utils.clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,

@@ -1,0 +1,184 @@
+"""Max and average pooling as fused primitives on raw arrays; 1-D pooling is 2-D pooling
+of height 1.
+
+A window's offset (i, j) selects one strided view of the padded input per offset, holding
+that element of every window at once, so pooling is KH*KW elementwise operations on
+whole arrays (pairwise maxima or sums), with no unfold and no loop over pixels.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ember.autograd.function import Function
+from ember.backend import get_array_module
+from ember.ops.conv import as_2d
+from ember.ops.conv_geometry import Geometry
+
+
+def lowest_value(dtype):
+    """What max pooling pads with: -inf for floats, the smallest integer otherwise."""
+    return -np.inf if np.dtype(dtype).kind == "f" else np.iinfo(dtype).min
+
+
+def pad_planes(x, geometry: Geometry, fill):
+    """(N, C, H, W) padded to the geometry's array size with `fill`, keeping x's memory
+    layout (channels-last stays channels-last); x itself when there is no padding."""
+    if not geometry.is_padded:
+        return x
+    xp = get_array_module(x)
+    (top, _), (left, _) = geometry.array_padding
+    height, width = geometry.input_size
+    padded = xp.empty_like(x, shape=x.shape[:2] + geometry.array_size)
+    padded.fill(fill)
+    padded[:, :, top:top + height, left:left + width] = x
+    return padded
+
+
+def crop_planes(padded, geometry: Geometry):
+    """The unpadded (N, C, H, W) part of a padded array."""
+    (top, _), (left, _) = geometry.array_padding
+    height, width = geometry.input_size
+    return padded[:, :, top:top + height, left:left + width]
+
+
+def window_element(padded, geometry: Geometry, i: int, j: int):
+    """A (N, C, OH, OW) view: element (i, j) of every window."""
+    rows, cols = geometry.window_slices(i, j)
+    return padded[:, :, rows, cols]
+
+
+def window_positions(geometry: Geometry, i: int, j: int, xp) -> tuple:
+    """Input (rows (OH, 1), columns (1, OW)) of element (i, j) of every window; negative or
+    past the end where it falls in the padding."""
+    (top, _), (left, _) = geometry.array_padding
+    (oh, ow), (sh, sw), (dh, dw) = geometry.output_size, geometry.stride, geometry.dilation
+    return ((xp.arange(oh) * sh - top + i * dh)[:, None],
+            (xp.arange(ow) * sw - left + j * dw)[None, :])
+
+
+def first_maxima(padded, pooled, geometry: Geometry):
+    """For each kernel offset in row-major order, yield (i, j, mask) where mask marks the
+    windows whose FIRST maximum sits at that offset: each window is marked once, at an
+    input element (not the padding), ties going to the earliest element as in PyTorch's
+    CPU kernel. (A window that holds only padding, possible with dilation, is never
+    marked.)"""
+    xp = get_array_module(padded)
+    height, width = geometry.input_size
+    found = xp.zeros(pooled.shape, dtype=bool)
+    for i, j in geometry.offsets():
+        first = window_element(padded, geometry, i, j) == pooled
+        if geometry.is_padded:
+            rows, cols = window_positions(geometry, i, j, xp)
+            first &= (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        first &= ~found
+        found |= first
+        yield i, j, first
+
+
+class MaxPool(Function):
+    """The largest element of each window:  y[n, c, oh, ow] = max over (i, j) of
+    x_pad[n, c, oh*SH + i*DH, ow*SW + j*DW], with -inf in the padding.
+
+    Backward: the gradient of a max is 1 at the maximum and 0 elsewhere, so each window
+    passes dL/dy to its maximal element (to the first one in row-major order when several
+    tie, as PyTorch's CPU kernel does); overlapping windows add up. A window whose
+    maximum is NaN passes no gradient (PyTorch passes it to the NaN).
+    """
+
+    def forward(ctx, x, geometry: Geometry):
+        xp = get_array_module(x)
+        ctx.geometry, ctx.one_d = geometry, x.ndim == 3
+        padded = pad_planes(as_2d(x), geometry, lowest_value(x.dtype))
+        pooled = None
+        for i, j in geometry.offsets():     # pairwise maxima of strided views
+            element = window_element(padded, geometry, i, j)
+            if pooled is None:
+                pooled = element.copy(order="K")
+            else:
+                xp.maximum(pooled, element, out=pooled)
+        ctx.save_for_backward(padded, pooled)
+        return pooled[:, :, 0, :] if ctx.one_d else pooled
+
+    def backward(ctx, grad):
+        padded, pooled = ctx.saved_tensors
+        xp = get_array_module(grad)
+        geometry, grad = ctx.geometry, as_2d(grad)
+        grad_padded = xp.zeros_like(padded)
+        for i, j, first in first_maxima(padded, pooled, geometry):
+            # where, not grad * first: an infinite gradient must not make 0 * inf = NaN
+            window_element(grad_padded, geometry, i, j)[...] += xp.where(first, grad, 0)
+        grad_x = crop_planes(grad_padded, geometry)
+        return grad_x[:, :, 0, :] if ctx.one_d else grad_x
+
+
+def max_pool_indices(x, pooled, geometry: Geometry):
+    """The position of each window's (first) maximum as a flat index into the input's
+    H*W plane (L for 1-D), what PyTorch's return_indices gives."""
+    xp = get_array_module(x)
+    one_d = x.ndim == 3
+    x, pooled = as_2d(x), as_2d(pooled)
+    padded = pad_planes(x, geometry, lowest_value(x.dtype))
+    width, (dh, dw) = geometry.input_size[1], geometry.dilation
+    # PyTorch's answer for a window of padding only: its first row and column >= 0
+    rows, cols = window_positions(geometry, 0, 0, xp)
+    rows = rows + dh * -(-xp.maximum(-rows, 0) // dh)
+    cols = cols + dw * -(-xp.maximum(-cols, 0) // dw)
+    indices = xp.broadcast_to(rows * width + cols, pooled.shape).astype(xp.int64)
+    for i, j, first in first_maxima(padded, pooled, geometry):
+        rows, cols = window_positions(geometry, i, j, xp)
+        indices = xp.where(first, rows * width + cols, indices)
+    return indices[:, :, 0, :] if one_d else indices
+
+
+class AvgPool(Function):
+    """The mean of each window: y[n, c, oh, ow] = (sum over (i, j) of
+    x_pad[n, c, oh*SH + i, ow*SW + j]) / divisor[oh, ow], with zeros in the padding.
+
+    Backward: every element of a window receives dL/dy / divisor; overlaps add up.
+    """
+
+    def forward(ctx, x, geometry: Geometry, divisor):
+        ctx.geometry, ctx.one_d, ctx.divisor = geometry, x.ndim == 3, divisor
+        padded = pad_planes(as_2d(x), geometry, 0)
+        ctx.padded_shape = padded.shape
+        total = None
+        for i, j in geometry.offsets():
+            element = window_element(padded, geometry, i, j)
+            if total is None:
+                total = element.copy(order="K")
+            else:
+                total += element
+        total /= divisor
+        return total[:, :, 0, :] if ctx.one_d else total
+
+    def backward(ctx, grad):
+        xp = get_array_module(grad)
+        geometry, grad = ctx.geometry, as_2d(grad)
+        share = grad / ctx.divisor
+        grad_padded = xp.zeros_like(share, shape=ctx.padded_shape)
+        for i, j in geometry.offsets():
+            window_element(grad_padded, geometry, i, j)[...] += share
+        grad_x = crop_planes(grad_padded, geometry)
+        return grad_x[:, :, 0, :] if ctx.one_d else grad_x
+
+
+def avg_pool_divisor(geometry: Geometry, count_include_pad: bool, divisor_override,
+                     xp, dtype):
+    """What each window's sum is divided by, as PyTorch does: the window's size clipped to
+    the padded input (count_include_pad), or its number of input elements (not), or
+    divisor_override. A (OH, OW) array, or a number when every window has the same."""
+    if divisor_override:
+        return dtype.type(divisor_override)
+    counts = []
+    for n, (before, after), o, s, k in zip(geometry.input_size, geometry.padding,
+                                           geometry.output_size, geometry.stride,
+                                           geometry.kernel):
+        start = np.arange(o) * s - before
+        end = np.minimum(start + k, n + after)            # clipped to the padded input
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        counts.append(end - start)
+    divisor = np.outer(counts[0], counts[1]).astype(dtype)
+    if (divisor == divisor.flat[0]).all():
+        return dtype.type(divisor.flat[0])
+    return xp.asarray(divisor)
