@@ -196,6 +196,8 @@ def cupy_module():
 
 def get_array_module(array):
     """NumPy for host arrays, CuPy for device arrays: every op is written once against it."""
+    if type(array) is np.ndarray:
+        return np
     if type(array).__module__.startswith("cupy"):
         return cupy_module()
     return np

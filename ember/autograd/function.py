@@ -124,14 +124,21 @@ def _saved_versions(saved, inputs, result) -> tuple:
     itself or as a view of it (a transposed or reshaped input, say)."""
     found = []
     for x in (*inputs, result):
-        if isinstance(x, Tensor):
-            data = x._data
+        if not isinstance(x, Tensor):
+            continue
+        data = x._data
+        for array in saved:             # most ops save their inputs themselves
+            if array is data:
+                break
+        else:
             owner = data if data.base is None else data.base
             for array in saved:
                 base = getattr(array, "base", None)   # saved numbers have no base
-                if array is data or (base is not None and base is owner):
-                    found.append((x._version, x._version[0], data))
+                if base is not None and base is owner:
                     break
+            else:
+                continue
+        found.append((x._version, x._version[0], data))
     return tuple(found)
 
 

@@ -52,6 +52,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)
         for hook in tuple(self._forward_pre_hooks.values()):
             replaced = hook(self, args)
             if replaced is not None:
@@ -72,7 +74,7 @@ class Module:
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, Parameter):
             self._forget(name)
-            params[name] = value
+            params[name] = self.__dict__[name] = value
         elif isinstance(value, Module):
             self._forget(name)
             modules[name] = value
@@ -83,7 +85,7 @@ class Module:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
                                 f"(a Parameter or None is required)")
-            params[name] = None
+            params[name] = self.__dict__[name] = None
         elif name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module "
@@ -93,12 +95,16 @@ class Module:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
                                 f"(a Tensor or None is required)")
-            buffers[name] = value
+            buffers[name] = self.__dict__[name] = value
         else:
             object.__setattr__(self, name, value)
 
+    # Parameters and buffers are also mirrored in the instance dict, so that reading
+    # `self.weight` in a forward is a plain attribute lookup (the __getattr__ fallback costs
+    # about a microsecond); the registries stay the source of truth for everything else.
+
     def __getattr__(self, name: str):
-        # Only called when normal lookup fails: parameters, buffers and modules live here.
+        # Only called when normal lookup fails: modules (and anything not mirrored) live here.
         d = self.__dict__
         for registry in ("_parameters", "_buffers", "_modules"):
             if registry in d and name in d[registry]:
@@ -110,6 +116,7 @@ class Module:
             if name in registry:
                 del registry[name]
                 self._non_persistent.discard(name)
+                self.__dict__.pop(name, None)
                 return
         object.__delattr__(self, name)
 
@@ -126,7 +133,7 @@ class Module:
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
                             f"{type(param).__name__}")
         self._forget(name)
-        self._parameters[name] = param
+        self._parameters[name] = self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """A tensor that is part of the module's state but not learned (running statistics).
@@ -138,7 +145,7 @@ class Module:
         self._forget(name)
         if isinstance(tensor, Buffer):
             tensor = tensor.detach()
-        self._buffers[name] = tensor
+        self._buffers[name] = self.__dict__[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
 
@@ -427,5 +434,6 @@ def _check_name(op: str, name: str, module: Module, allow_dots: bool = False) ->
         raise TypeError(f"{op}: name must be a string, got {type(name).__name__}")
     if not name or (not allow_dots and "." in name):
         raise KeyError(f"{op}: name {name!r} must be a non-empty string without dots")
-    if name in module.__dict__ and name not in ("training",):
+    if (name in module.__dict__ and name != "training" and name not in module._parameters
+            and name not in module._buffers):
         raise KeyError(f"{op}: attribute {name!r} already exists")

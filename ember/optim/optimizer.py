@@ -177,10 +177,13 @@ class Optimizer:
                 for param in group["params"]:
                     if param.grad is None:
                         continue
-                    state = self.state[param] if param in self.state else {}
+                    state = self.state.get(param)
+                    fresh = state is None
+                    if fresh:
+                        state = {}
                     self._update(param._data, param.grad._data, state, group)
                     param._version[0] += 1       # tensors saved for backward see the change
-                    if state:
+                    if fresh and state:
                         self.state[param] = state
         self._steps_taken += 1
         return loss
@@ -197,13 +200,15 @@ class Optimizer:
                 grad = param.grad
                 if grad is None:
                     continue
+                grad_array, array = grad._data, param._data
+                if grad_array.shape == array.shape and grad_array.dtype == array.dtype:
+                    continue
                 where = f"{type(self).__name__}.step: parameter {index} of group {group_index}"
-                if grad.shape != param.shape:
+                if grad_array.shape != array.shape:
                     raise ShapeError(f"{where} has shape {param.shape} but its gradient has "
                                      f"shape {grad.shape}")
-                if grad._data.dtype != param._data.dtype:
-                    raise DTypeError(f"{where} has dtype {param.dtype} but its gradient has "
-                                     f"dtype {grad.dtype}")
+                raise DTypeError(f"{where} has dtype {param.dtype} but its gradient has "
+                                 f"dtype {grad.dtype}")
 
     # --- saving and loading ---------------------------------------------------------------
 

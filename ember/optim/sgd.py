@@ -47,19 +47,20 @@ class SGD(Optimizer):
                       f"momentum={group['momentum']}, dampening={group['dampening']})")
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
-        xp = get_array_module(param)
         momentum = group["momentum"]
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param           # g = g + lambda theta
         if momentum != 0:
-            if state.get("momentum_buffer") is None:
-                buffer = xp.array(grad, copy=True)                   # b_1 = g_1
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = get_array_module(grad).array(grad, copy=True)  # b_1 = g_1 (0-d too)
                 state["momentum_buffer"] = state_tensor(buffer)
             else:
-                buffer = state["momentum_buffer"]._data
+                buffer = buffer._data
                 buffer *= momentum                                   # b = mu b + (1 - tau) g
-                buffer += (1 - group["dampening"]) * grad
+                dampening = group["dampening"]
+                buffer += grad if dampening == 0 else (1 - dampening) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
         param -= group["lr"] * grad                                  # theta = theta - lr g

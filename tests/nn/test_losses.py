@@ -147,6 +147,9 @@ SPECS = [
                       ("pos_weight", {"pos_weight": COLUMN_WEIGHT}),
                       ("both", {"weight": ELEMENT_WEIGHT, "pos_weight": COLUMN_WEIGHT}))),
     LossSpec("cross_entropy", "cross_entropy", class_indices((6, 5), 5), (0,), CE_OPTIONS),
+    # no target ignored: the fused single-node path (the one above masks the ignored rows)
+    LossSpec("cross_entropy_all_counted", "cross_entropy", class_indices((7, 5), 5, False),
+             (0,)),
     LossSpec("cross_entropy_ignore_class", "cross_entropy",
              class_indices((6, 5), 5, ignored=False), (0,),
              (("ignore=2", {"ignore_index": 2}),

@@ -223,6 +223,15 @@ SPECS = [
     OpSpec("matmul_matrix_vector", lambda L, a, b: a @ b, np.matmul, [(3, 4), (4,)]),
     OpSpec("matmul_vector_vector", lambda L, a, b: a @ b, np.matmul, [(4,), (4,)]),
     OpSpec("mm", lambda L, a, b: L.mm(a, b), np.matmul, [(2, 3), (3, 2)]),
+    # the fused linear primitive: (*, in) inputs, with and without a bias
+    OpSpec("linear", lambda L, x, w, b: L.nn.functional.linear(x, w, b),
+           lambda x, w, b: x @ w.T + b, [(5, 4), (3, 4), (3,)]),
+    OpSpec("linear_batched", lambda L, x, w, b: L.nn.functional.linear(x, w, b),
+           lambda x, w, b: x @ w.T + b, [(2, 3, 4), (5, 4), (5,)]),
+    OpSpec("linear_vector_no_bias", lambda L, x, w: L.nn.functional.linear(x, w),
+           lambda x, w: x @ w.T, [(4,), (3, 4)]),
+    OpSpec("linear_weight_only", lambda L, x, w, b: L.nn.functional.linear(x, w, b),
+           lambda x, w, b: x @ w.T + b, [(5, 4), (3, 4), (3,)], differentiable=(1,)),
     OpSpec("bmm", lambda L, a, b: L.bmm(a, b), np.matmul, [(2, 3, 4), (2, 4, 1)]),
     OpSpec("outer", lambda L, a, b: L.outer(a, b), np.outer, [(3,), (4,)]),
     # --- compositions: the graph, not one op ----------------------------------------------

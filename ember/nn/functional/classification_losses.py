@@ -16,6 +16,7 @@ from ember.nn.functional.losses import (
     _tensor,
 )
 from ember.ops.arithmetic import where
+from ember.ops.cross_entropy import SoftmaxCrossEntropy
 from ember.ops.elementwise import relu
 from ember.ops.indexing import gather
 from ember.ops.softmax import log_softmax
@@ -173,13 +174,34 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     input = _float_input(loss_name, input)
     class_dim = _class_dim(loss_name, input)
     weight = _class_weight(loss_name, weight, input, class_dim)
-    log_probs = log_softmax(input, class_dim)
     target = _tensor(loss_name, "target", target)
-    if target.shape == input.shape and target.is_floating_point():
+    probability_target = target.shape == input.shape and target.is_floating_point()
+    if input.ndim == 2 and weight is None and label_smoothing == 0 and not probability_target:
+        fused = _fused_cross_entropy(input, target, ignore_index, reduction)
+        if fused is not None:
+            return fused
+    log_probs = log_softmax(input, class_dim)
+    if probability_target:
         return _probability_target_loss(log_probs, target, weight, ignore_index, reduction,
                                         label_smoothing, class_dim)
     return _class_index_loss(loss_name, log_probs, target, weight, ignore_index, reduction,
                              label_smoothing, class_dim)
+
+
+def _fused_cross_entropy(input: Tensor, target: Tensor, ignore_index: int,
+                         reduction: str) -> Tensor | None:
+    """Cross entropy of (N, C) logits and class indices as one node (None: no target counts,
+    left to the general path, which gives PyTorch's nan for the mean)."""
+    indices, classes = target._data, input.shape[1]
+    if (indices.dtype.kind in "iu" and indices.shape == input.shape[:1] and indices.size
+            and not 0 <= ignore_index < classes
+            and 0 <= indices.min() and indices.max() < classes):   # the usual case, checked fast
+        return SoftmaxCrossEntropy.apply(input, indices, None, reduction)
+    ignored, safe_target = _check_class_target("cross_entropy", input, target, ignore_index, 1)
+    if ignored.all():
+        return None
+    kept = (~ignored).astype(input._data.dtype)
+    return SoftmaxCrossEntropy.apply(input, safe_target, kept, reduction)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

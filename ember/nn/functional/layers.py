@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ember.errors import DTypeError, ShapeError
+from ember.ops.linear import linear as fused_linear
 from ember.tensor import Tensor
 
 
@@ -16,9 +17,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ShapeError(f"linear: input has {features} features (shape {tuple(input.shape)}) "
                          f"but weight expects {weight.shape[-1]} (weight shape "
                          f"{tuple(weight.shape)})")
-    if input.dtype is not weight.dtype:
+    if input._data.dtype != weight._data.dtype:
         raise DTypeError(f"linear: the input is {input.dtype} but the weight is {weight.dtype}; "
                          f"convert the input (x.to({weight.dtype})) or the model "
                          f"(model.to({input.dtype}))")
+    if weight.ndim == 2 and (bias is None or (bias.shape == weight.shape[:1]
+                                              and bias._data.dtype == weight._data.dtype)):
+        return fused_linear(input, weight, bias)
     output = input @ weight.T
     return output if bias is None else output + bias
