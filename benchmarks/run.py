@@ -20,27 +20,46 @@ MEMORY_STEPS = 5
 
 
 def peak_memory_mb(workload_name: str, library: str) -> dict:
-    """Peak resident memory of a fresh process that builds the workload and trains it for a
-    few steps: the total, and the growth after imports and data (what training adds)."""
+    """Peak resident memory of a fresh process that imports only `library`, builds the
+    workload and trains it for a few steps: the total, and the growth after imports and
+    data (what training adds). Read from /proc/self/status's VmHWM, which starts afresh at
+    exec (getrusage's ru_maxrss does not: it keeps the parent's peak from before the fork)."""
     code = f"""
 import json, resource, sys
 sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+def peak_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 import {library} as lib
 from workloads import WORKLOADS
 workload = next(w for w in WORKLOADS if w.name == {workload_name!r})
 if {library!r} == "torch":
     lib.set_num_threads({int(os.environ.get('OMP_NUM_THREADS', os.cpu_count()))})
 train_step, _ = workload.build(lib)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_mb()
 for _ in range({MEMORY_STEPS}):
     train_step()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"peak": after / 1024, "growth": (after - before) / 1024}}))
+after = peak_mb()
+print(json.dumps({{"peak": round(after, 1), "growth": round(after - before, 1),
+                  "other library loaded": ("torch" if {library!r} == "ember" else "ember")
+                  in sys.modules}}))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if result.returncode:
         return {"error": result.stderr.strip().splitlines()[-1]}
     return json.loads(result.stdout)
+
+
+def _ratio(ours: dict, theirs: dict, key: str) -> str:
+    if key not in ours or key not in theirs or not theirs[key]:
+        return "n/a"
+    return f"{ours[key] / theirs[key]:.2f}"
 
 
 def main(selected: list[str]) -> None:
@@ -65,8 +84,11 @@ def main(selected: list[str]) -> None:
             ours, theirs = peak_memory_mb(workload.name, "ember"), peak_memory_mb(
                 workload.name, "torch")
             notes.append(f"- {workload.name} peak resident memory over {MEMORY_STEPS} training "
-                         f"steps, fresh process: ember {ours}, PyTorch {theirs} (MB; growth = "
-                         "increase after imports and model/data creation)")
+                         f"steps, a fresh process per library: ember {ours}, PyTorch {theirs} "
+                         "(MB; peak = whole process, growth = the increase over imports, "
+                         "model and data, i.e. what training adds); ratio of peaks "
+                         f"{_ratio(ours, theirs, 'peak')}, of growths "
+                         f"{_ratio(ours, theirs, 'growth')}")
     text = f"# ember vs PyTorch: the workloads of issue 6\n\n{machine_line()}\n\n"
     text += markdown_table("Training step", training, level=2, machine=False)
     text += "\n" + markdown_table("Inference (autograd off)", inference, level=2,
