@@ -64,7 +64,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
         tensor([0., 2.])
     """
     _check_tensor("relu", input)
-    return _returned(input, elementwise.relu(input), inplace)
+    result = elementwise.Relu.apply(input)
+    return _returned(input, result, inplace) if inplace else result
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,

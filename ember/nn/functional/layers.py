@@ -12,17 +12,17 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Shape: input (*, in_features), weight (out_features, in_features), bias
     (out_features,) -> output (*, out_features).
     """
-    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
-        features = input.shape[-1] if input.ndim else "no"
-        raise ShapeError(f"linear: input has {features} features (shape {tuple(input.shape)}) "
-                         f"but weight expects {weight.shape[-1]} (weight shape "
-                         f"{tuple(weight.shape)})")
-    if input._data.dtype != weight._data.dtype:
+    x, w = input._data, weight._data               # checked on the arrays: this runs a lot
+    if x.ndim == 0 or x.shape[-1] != w.shape[-1]:
+        features = x.shape[-1] if x.ndim else "no"
+        raise ShapeError(f"linear: input has {features} features (shape {tuple(x.shape)}) "
+                         f"but weight expects {w.shape[-1]} (weight shape {tuple(w.shape)})")
+    if x.dtype != w.dtype:
         raise DTypeError(f"linear: the input is {input.dtype} but the weight is {weight.dtype}; "
                          f"convert the input (x.to({weight.dtype})) or the model "
                          f"(model.to({input.dtype}))")
-    if weight.ndim == 2 and (bias is None or (bias.shape == weight.shape[:1]
-                                              and bias._data.dtype == weight._data.dtype)):
+    if w.ndim == 2 and (bias is None or (bias._data.shape == w.shape[:1]
+                                         and bias._data.dtype == w.dtype)):
         return fused_linear(input, weight, bias)
     output = input @ weight.T
     return output if bias is None else output + bias
