@@ -9,20 +9,26 @@ from __future__ import annotations
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.ops.conv_geometry import Geometry
-from ember.ops.im2col import col2im, crop_channels_last, im2col, pad_input, shifted_input_grad
+from ember.ops.im2col import col2im, crop_channels_last, im2col, pad_input
+from ember.ops.parallel import map_blocks
 
-# The unfolded columns of a large batch (75 MB for 64 images of 32x32x32 and a 3x3 kernel)
-# are made and used a block of images at a time, about this many bytes per block: the
-# block stays in cache between the copy and the product (measured on 2 cores for that
-# layer: 12-14 ms against 21 ms in one piece), and nothing that large is kept for backward
-# (the weight gradient unfolds the saved input again, block by block). LeNet's columns
-# (5 MB and 4 MB) are made in one piece and kept.
-COLUMN_BLOCK_BYTES = 8 * 2**20
+# The unfolded columns (75 MB for 64 images of 32x32x32 and a 3x3 kernel) are made and
+# used a block of images at a time, about this many bytes per block, in a scratch buffer
+# reused from call to call: the block stays in cache between the copy and the product,
+# and nothing that large is allocated or kept for backward (the weight gradient unfolds
+# the saved input again). Measured on 2 cores for that layer (one thread's CPU time):
+# 18.4 ms with blocks of 0.5-4 MB, 23.6 ms with 8 MB, 26 ms in one piece.
+COLUMN_BLOCK_BYTES = 2 * 2**20
 
-# A stride-1 input gradient with this many input channels or more is computed by shifted
-# products (no scatter): measured on 2 cores, 14 ms against 26 ms for col2im at 32 -> 32
-# channels on 64x32x32; at 6 input channels col2im's one product wins (1.3 ms against 1.8).
-SHIFTED_INPUT_GRAD_MIN_CHANNELS = 16
+# Below this many bytes of columns in all, a convolution is not split up for threads (a
+# hand-over costs tens of microseconds).
+PARALLEL_MIN_BYTES = 2**19
+
+# A stride-1 input gradient with this many input channels or more is computed as a
+# convolution of dL/dy with the flipped kernel (no scatter): on 2 cores, 18 ms against
+# 26 ms for col2im at 64 -> 64 channels on 64x16x16; at 6 input channels col2im's one
+# product wins (1.3 ms against 2.7).
+TRANSPOSED_INPUT_GRAD_MIN_CHANNELS = 16
 
 
 def as_2d(array):
@@ -30,93 +36,87 @@ def as_2d(array):
     return array[:, :, None, :] if array.ndim == 3 else array
 
 
-def uses_shifted_input_grad(geometry: Geometry, groups: int, channels: int) -> bool:
-    return (geometry.stride == (1, 1) and groups == 1
-            and channels >= SHIFTED_INPUT_GRAD_MIN_CHANNELS)
+# --- the forward product ----------------------------------------------------------------
 
 
-# --- the three kernels ------------------------------------------------------------------------
-
-
-def weight_matrices(weight, groups: int):
-    """(O, C/G, KH, KW) -> (G, O/G, KH*KW*C/G), in im2col's (kh, kw, c) column order."""
+def weight_matrices(weight, groups: int, bias=None):
+    """(O, C/G, KH, KW) -> (G, O/G, KH*KW*C/G [+ 1]), in im2col's (kh, kw, c) column
+    order, with the bias as the last column when given."""
+    xp = get_array_module(weight)
     out_channels = weight.shape[0]
-    rows = weight.transpose(0, 2, 3, 1)
-    return rows.reshape(groups, out_channels // groups, -1)
+    rows = weight.transpose(0, 2, 3, 1).reshape(groups, out_channels // groups, -1)
+    if bias is None:
+        return rows
+    return xp.concatenate([rows, bias.reshape(groups, -1, 1)], axis=2)
 
 
 def image_blocks(padded, geometry: Geometry) -> list:
-    """Slices of the batch whose columns take about COLUMN_BLOCK_BYTES (one slice for
-    small problems)."""
+    """Slices of the batch, sizes differing by at most one image, whose columns take at most
+    about COLUMN_BLOCK_BYTES (one image at least). Beyond PARALLEL_MIN_BYTES of columns in
+    all, a multiple of 4 blocks: 1, 2 or 4 threads share them out evenly (parallel.py),
+    and the blocks, so the order of the weight gradient's sum, do not depend on the
+    thread count."""
     n, _, _, channels = padded.shape
     (oh, ow), (kh, kw) = geometry.output_size, geometry.kernel
-    per_image = oh * ow * kh * kw * channels * padded.itemsize
-    size = max(1, COLUMN_BLOCK_BYTES // per_image)
-    return [slice(start, min(n, start + size)) for start in range(0, n, size)]
+    per_image = oh * ow * (kh * kw * channels + 1) * padded.itemsize
+    count = -(-n * per_image // COLUMN_BLOCK_BYTES)
+    if n * per_image >= PARALLEL_MIN_BYTES:        # worth handing to other threads
+        count = -(-count // 4) * 4
+    count = min(n, count)
+    bounds = [n * k // count for k in range(count + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
 
 
-def convolve(padded, weight, geometry: Geometry, groups: int):
-    """y = x * w without bias, as channels-last (N, OH, OW, O), from the padded (N, Hp, Wp,
-    C) input. Returns (y, columns); columns is None when they were made a block at a time
-    (and not kept)."""
+def convolve(padded, weight, geometry: Geometry, groups: int, bias=None):
+    """y = x * w (+ b) as channels-last (N, OH, OW, O), from the padded (N, Hp, Wp, C)
+    input: per block of images, Y_g = columns_g @ W_g^T, the bias riding along as a column
+    of ones in the columns and a column of the weight matrix."""
     xp = get_array_module(padded)
     n, (oh, ow), out_channels = padded.shape[0], geometry.output_size, weight.shape[0]
-    blocks = image_blocks(padded, geometry)
-    if len(blocks) == 1:
-        columns = im2col(padded, geometry, groups)              # (G, M, KH*KW*C/G)
-        return convolve_columns(columns, weight, groups).reshape(n, oh, ow, -1), columns
+    matrices = weight_matrices(weight, groups, bias)
     y = xp.empty((n, oh, ow, out_channels), padded.dtype)
-    for block in blocks:
-        columns = im2col(padded[block], geometry, groups)
-        y[block] = convolve_columns(columns, weight, groups).reshape(-1, oh, ow, out_channels)
-    return y, None
+
+    def convolve_block(block):
+        columns = im2col(padded[block], geometry, groups, ones=bias is not None)
+        y_rows = y[block].reshape(-1, out_channels)
+        if groups == 1:
+            xp.matmul(columns[0], matrices[0].T, out=y_rows)
+        else:
+            grouped = columns @ matrices.transpose(0, 2, 1)        # (G, M, O/G)
+            y_rows.reshape(-1, groups, out_channels // groups)[...] = grouped.transpose(1, 0, 2)
+
+    map_blocks(convolve_block, image_blocks(padded, geometry), xp)
+    return y
 
 
-def convolve_columns(columns, weight, groups: int):
-    """One matrix product per group: Y_g = columns_g @ W_g^T, as (M, O)."""
-    matrices = weight_matrices(weight, groups)
-    if groups == 1:
-        return columns[0] @ matrices[0].T
-    grouped = columns @ matrices.transpose(0, 2, 1)           # (G, M, O/G)
-    return grouped.transpose(1, 0, 2).reshape(columns.shape[1], -1)
+# --- the gradients ------------------------------------------------------------------------
 
 
-def convolve_input_grad(grad_last, weight, geometry: Geometry, groups: int,
-                        padded_shape: tuple):
-    """dL/dx_pad (padded, channels-last) from dL/dy (N, OH, OW, O): every input pixel
-    collects w times the gradient of each output whose window covered it."""
-    if uses_shifted_input_grad(geometry, groups, padded_shape[3]):
-        return shifted_input_grad(grad_last, weight, geometry, padded_shape)
-    return col2im(grad_last, weight, geometry, groups, padded_shape)
-
-
-def convolve_weight_grad(columns, grad_rows, weight_shape: tuple, groups: int):
-    """dL/dW_g = dY_g^T @ columns_g, back in the (O, C/G, KH, KW) layout."""
-    xp = get_array_module(columns)
+def convolve_weight_grad(padded, grad_rows, weight_shape: tuple, geometry: Geometry,
+                         groups: int, with_bias: bool):
+    """dL/dW_g = dY_g^T @ columns_g, summed over blocks of images (the input unfolded
+    again, block by block), in the (O, C/G, KH, KW) layout. With `with_bias`, the columns
+    carry their column of ones and the product's last column is dL/db = ones @ dY,
+    returned too: (dL/dW, dL/db or None)."""
+    xp = get_array_module(padded)
     out_channels, per_group, kh, kw = weight_shape
-    if groups == 1:
-        grad = grad_rows.T @ columns[0]
-    else:
-        grouped = grad_rows.reshape(-1, groups, out_channels // groups).transpose(1, 2, 0)
-        grad = grouped @ columns                               # (G, O/G, KH*KW*C/G)
-    grad = grad.reshape(out_channels, kh, kw, per_group).transpose(0, 3, 1, 2)
-    return xp.ascontiguousarray(grad)
-
-
-def weight_grad_from(columns, padded, grad_rows, weight_shape: tuple, geometry: Geometry,
-                     groups: int):
-    """dL/dW from the forward's columns, or from the padded input unfolded again a block
-    of images at a time (dL/dW is a sum over images)."""
-    if columns is not None:
-        return convolve_weight_grad(columns, grad_rows, weight_shape, groups)
-    grad = None
     rows_per_image = grad_rows.shape[0] // padded.shape[0]
-    for block in image_blocks(padded, geometry):
-        rows = slice(block.start * rows_per_image, block.stop * rows_per_image)
-        part = convolve_weight_grad(im2col(padded[block], geometry, groups),
-                                    grad_rows[rows], weight_shape, groups)
-        grad = part if grad is None else grad + part
-    return grad
+
+    def block_weight_grad(block):
+        columns = im2col(padded[block], geometry, groups, ones=with_bias)
+        block_rows = grad_rows[block.start * rows_per_image:block.stop * rows_per_image]
+        # (G, O/G, M) @ (G, M, K): one product per group
+        by_group = block_rows.reshape(-1, groups, out_channels // groups).transpose(1, 2, 0)
+        return by_group @ columns
+
+    parts = map_blocks(block_weight_grad, image_blocks(padded, geometry), xp)
+    grad = parts[0]
+    for part in parts[1:]:                    # in block order, whichever thread made them
+        grad += part
+    grad = grad.reshape(out_channels, -1)
+    bias_grad = grad[:, -1].copy() if with_bias else None
+    weight_grad = grad[:, :kh * kw * per_group].reshape(out_channels, kh, kw, per_group)
+    return xp.ascontiguousarray(weight_grad.transpose(0, 3, 1, 2)), bias_grad
 
 
 def bias_grad(grad_rows):
@@ -126,8 +126,58 @@ def bias_grad(grad_rows):
     return xp.ones(grad_rows.shape[0], grad_rows.dtype) @ grad_rows
 
 
+def flipped_kernel_geometry(geometry: Geometry) -> Geometry | None:
+    """For a stride-1 convolution, the geometry of dL/dx as a convolution of dL/dy:
+
+        dL/dx[h] = sum_i dL/dy[h + P - i*D] W_i  =  sum_i' dL/dy_pad[h + i'*D] W_(K-1-i')
+
+    with the flipped kernel and dL/dy padded by D(K-1) - P before and as much after as
+    makes the output H long. None when the stride is not 1 or a padding would be negative
+    (more padding than the kernel spans)."""
+    if geometry.stride != (1, 1):
+        return None
+    pads = []
+    for n, out, (before, _), d, k in zip(geometry.input_size, geometry.output_size,
+                                         geometry.padding, geometry.dilation, geometry.kernel):
+        front = d * (k - 1) - before
+        pads.append((front, n + d * (k - 1) - out - front))
+    if any(p < 0 for pair in pads for p in pair):
+        return None
+    return Geometry(geometry.output_size, geometry.kernel, (1, 1), tuple(pads),
+                    geometry.dilation, geometry.input_size)
+
+
+def flipped_kernel(weight, groups: int):
+    """(O, C/G, KH, KW) -> (C, O/G, KH, KW), each filter rotated by 180 degrees: the
+    weight that convolves dL/dy into dL/dx, group by group."""
+    xp = get_array_module(weight)
+    out_channels, per_group, kh, kw = weight.shape
+    by_group = weight.reshape(groups, out_channels // groups, per_group, kh, kw)
+    swapped = by_group.transpose(0, 2, 1, 3, 4).reshape(per_group * groups, -1, kh, kw)
+    return xp.ascontiguousarray(swapped[:, :, ::-1, ::-1])
+
+
+def convolve_input_grad(grad_last, weight, geometry: Geometry, groups: int):
+    """dL/dx (N, H, W, C), channels-last, from dL/dy (N, OH, OW, O): every input pixel
+    collects w times the gradient of each output whose window covered it. Stride 1 with
+    many channels: a convolution of dL/dy with the flipped kernel (a product per block of
+    images, no scatter); otherwise col2im's scatter into the padded input."""
+    xp = get_array_module(grad_last)
+    flipped = flipped_kernel_geometry(geometry)
+    channels = weight.shape[1] * groups
+    if flipped is not None and channels >= TRANSPOSED_INPUT_GRAD_MIN_CHANNELS:
+        padded_grad = pad_input(grad_last.transpose(0, 3, 1, 2), flipped)
+        return convolve(padded_grad, flipped_kernel(weight, groups), flipped, groups)
+    n = grad_last.shape[0]
+    padded = xp.zeros((n, *geometry.array_size, channels), grad_last.dtype)
+    map_blocks(lambda block: col2im(grad_last[block], weight, geometry, groups,
+                                    out=padded[block]),
+               image_blocks(padded, geometry), xp)
+    return crop_channels_last(padded, geometry).transpose(0, 2, 3, 1)
+
+
 def rows_of(array_last):
-    """A channels-last (N, H, W, C) array as (N*H*W, C) rows (free when contiguous)."""
+    """A channels-last (N, H, W, C) array as (N*H*W, C) rows (a copy only if needed)."""
     return array_last.reshape(-1, array_last.shape[3])
 
 
@@ -151,18 +201,13 @@ class Convolution(Function):
     def forward(ctx, x, weight, bias, geometry: Geometry, groups: int):
         ctx.geometry, ctx.groups, ctx.one_d = geometry, groups, x.ndim == 3
         x, weight = as_2d(x), as_2d(weight)
-        padded = pad_input(x, geometry)
-        y, columns = convolve(padded, weight, geometry, groups)
-        ctx.padded_shape = padded.shape
-        ctx.has_columns = columns is not None
-        ctx.save_for_backward(columns if ctx.has_columns else padded, weight)
-        if bias is not None:
-            y += bias
+        y = convolve(pad_input(x, geometry), weight, geometry, groups, bias)
+        ctx.save_for_backward(x, weight)
         y = y.transpose(0, 3, 1, 2)                    # NCHW view of channels-last memory
         return y[:, :, 0, :] if ctx.one_d else y
 
     def backward(ctx, grad):
-        saved, weight = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
         geometry, groups = ctx.geometry, ctx.groups
         grad_last = as_2d(grad).transpose(0, 2, 3, 1)
         grad_rows = rows_of(grad_last)                 # (N*OH*OW, O): a copy only if needed
@@ -170,13 +215,13 @@ class Convolution(Function):
         need_x, need_weight, need_bias = ctx.needs_input_grad
         grad_x = grad_weight = grad_bias = None
         if need_x:
-            padded_grad = convolve_input_grad(grad_last, weight, geometry, groups,
-                                              ctx.padded_shape)
-            grad_x = crop_channels_last(padded_grad, geometry)
+            grad_x = convolve_input_grad(grad_last, weight, geometry, groups)
+            grad_x = grad_x.transpose(0, 3, 1, 2)
         if need_weight:
-            grad_weight = weight_grad_from(saved if ctx.has_columns else None,
-                                           saved, grad_rows, weight.shape, geometry, groups)
-        if need_bias:
+            grad_weight, grad_bias = convolve_weight_grad(pad_input(x, geometry), grad_rows,
+                                                          weight.shape, geometry, groups,
+                                                          need_bias)
+        elif need_bias:
             grad_bias = bias_grad(grad_rows)
         if ctx.one_d:
             grad_x = None if grad_x is None else grad_x[:, :, 0, :]
@@ -200,15 +245,11 @@ class TransposedConvolution(Function):
     def forward(ctx, x, weight, bias, geometry: Geometry, groups: int):
         ctx.geometry, ctx.groups, ctx.one_d = geometry, groups, x.ndim == 3
         x, weight = as_2d(x), as_2d(weight)
-        n = x.shape[0]
-        out_channels = weight.shape[1] * groups
-        ctx.padded_shape = (n, *geometry.array_size, out_channels)
-        x_last = x.transpose(0, 2, 3, 1)
-        padded_y = convolve_input_grad(x_last, weight, geometry, groups, ctx.padded_shape)
-        y = crop_channels_last(padded_y, geometry)       # NCHW view of channels-last memory
-        ctx.save_for_backward(x, weight)
+        y = convolve_input_grad(x.transpose(0, 2, 3, 1), weight, geometry, groups)
         if bias is not None:
-            y += bias[:, None, None]
+            y += bias
+        ctx.save_for_backward(x, weight)
+        y = y.transpose(0, 3, 1, 2)                    # NCHW view of channels-last memory
         return y[:, :, 0, :] if ctx.one_d else y
 
     def backward(ctx, grad):
@@ -217,18 +258,15 @@ class TransposedConvolution(Function):
         padded_grad = pad_input(as_2d(grad), geometry)
         need_x, need_weight, need_bias = ctx.needs_input_grad
         grad_x = grad_weight = grad_bias = None
-        columns = None
         if need_x:
-            grad_x_last, columns = convolve(padded_grad, weight, geometry, groups)
-            grad_x = grad_x_last.transpose(0, 3, 1, 2)
+            grad_x = convolve(padded_grad, weight, geometry, groups).transpose(0, 3, 1, 2)
         if need_weight:
             x_rows = rows_of(x.transpose(0, 2, 3, 1))
-            grad_weight = weight_grad_from(columns, padded_grad, x_rows, weight.shape,
-                                           geometry, groups)
+            grad_weight, _ = convolve_weight_grad(padded_grad, x_rows, weight.shape,
+                                                  geometry, groups, False)
         if need_bias:
             grad_bias = bias_grad(rows_of(as_2d(grad).transpose(0, 2, 3, 1)))
         if ctx.one_d:
             grad_x = None if grad_x is None else grad_x[:, :, 0, :]
             grad_weight = None if grad_weight is None else grad_weight[:, :, 0, :]
         return grad_x, grad_weight, grad_bias
-

@@ -13,6 +13,7 @@ from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.ops.conv import as_2d
 from ember.ops.conv_geometry import Geometry
+from ember.ops.workspace import scratch
 
 
 def lowest_value(dtype):
@@ -61,18 +62,50 @@ def first_maxima(padded, pooled, geometry: Geometry):
     windows whose FIRST maximum sits at that offset: each window is marked once, at an
     input element (not the padding), ties going to the earliest element as in PyTorch's
     CPU kernel. (A window that holds only padding, possible with dilation, is never
-    marked.)"""
+    marked.) The mask has the memory layout of `pooled` and is overwritten at the next
+    offset; every step is a branch-free elementwise operation (a masked copy would
+    mispredict on the many ties after a ReLU)."""
     xp = get_array_module(padded)
     height, width = geometry.input_size
-    found = xp.zeros(pooled.shape, dtype=bool)
+    # in scratch memory, laid out like `pooled`; `first` is rewritten at each offset
+    found = as_layout_of(scratch(xp, (pooled.size,), bool, "found"), pooled)
+    found[...] = False
+    first = as_layout_of(scratch(xp, (pooled.size,), bool, "first"), pooled)
     for i, j in geometry.offsets():
-        first = window_element(padded, geometry, i, j) == pooled
+        xp.equal(window_element(padded, geometry, i, j), pooled, out=first)
         if geometry.is_padded:
             rows, cols = window_positions(geometry, i, j, xp)
             first &= (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-        first &= ~found
+        xp.greater(first, found, out=first)         # a maximum, and no earlier one: first
         found |= first
         yield i, j, first
+
+
+def windows_tile_input(geometry: Geometry) -> bool:
+    """Whether the windows cover every element of the unpadded input exactly once."""
+    return (not geometry.is_padded and geometry.dilation == (1, 1)
+            and geometry.stride == geometry.kernel
+            and all(o * k == n for o, k, n in zip(geometry.output_size, geometry.kernel,
+                                                  geometry.input_size)))
+
+
+def as_layout_of(flat, like):
+    """A 1-D contiguous array viewed with the shape and memory order of `like` (which
+    must be dense: a permutation of a contiguous array)."""
+    order = sorted(range(like.ndim), key=lambda axis: -like.strides[axis])
+    dense = flat.reshape([like.shape[axis] for axis in order])
+    return dense.transpose([order.index(axis) for axis in range(like.ndim)])
+
+
+def in_layout_of(array, like):
+    """`array` with the memory layout of `like` (same shape): itself, or a copy in scratch
+    memory (valid until the next call)."""
+    if array.strides == like.strides:
+        return array
+    xp = get_array_module(array)
+    copy = as_layout_of(scratch(xp, (like.size,), array.dtype, "pool gradient"), like)
+    copy[...] = array
+    return copy
 
 
 class MaxPool(Function):
@@ -102,11 +135,21 @@ class MaxPool(Function):
     def backward(ctx, grad):
         padded, pooled = ctx.saved_tensors
         xp = get_array_module(grad)
-        geometry, grad = ctx.geometry, as_2d(grad)
-        grad_padded = xp.zeros_like(padded)
+        geometry = ctx.geometry
+        grad = in_layout_of(as_2d(grad), pooled)    # all operands below read in one order
+        # grad * mask is a branch-free select, exact unless a gradient is infinite or NaN
+        # (0 * inf = NaN): those take the slower where
+        finite = bool(xp.isfinite(grad.sum()))
+        tiled = finite and windows_tile_input(geometry)
+        grad_padded = (xp.empty_like if tiled else xp.zeros_like)(padded)
         for i, j, first in first_maxima(padded, pooled, geometry):
-            # where, not grad * first: an infinite gradient must not make 0 * inf = NaN
-            window_element(grad_padded, geometry, i, j)[...] += xp.where(first, grad, 0)
+            target = window_element(grad_padded, geometry, i, j)
+            if not finite:
+                target += xp.where(first, grad, 0)
+            elif tiled:                 # every element is written once: the product itself
+                xp.multiply(grad, first, out=target)
+            else:                       # overlapping windows add up
+                target += grad * first
         grad_x = crop_planes(grad_padded, geometry)
         return grad_x[:, :, 0, :] if ctx.one_d else grad_x
 

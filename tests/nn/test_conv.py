@@ -1,7 +1,7 @@
 """conv1d, conv2d, conv_transpose1d and conv_transpose2d: against a naive loop reference,
 against PyTorch on random configurations (forward, and gradients of input, weight and
-bias, in float64 and float32), float64 central differences, and the fast path against
-the reference path."""
+bias, in float64 and float32) with the fast and the reference kernels, and float64
+central differences. The kernels themselves are compared in test_conv_kernels.py."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -16,8 +16,7 @@ import ember.ops.conv as conv_ops
 from ember.autograd import gradcheck
 from ember.nn.functional.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from ember.nn.functional.pooling import avg_pool2d, max_pool2d
-from ember.ops.conv_geometry import conv_padding, make_geometry
-from ember.ops.im2col import col2im, im2col, pad_input, shifted_input_grad
+from ember.ops.conv_geometry import conv_padding
 from tests.conftest import rng_for
 from tests.nn.conv_testing import PROPERTY, run_both, single_threaded_torch  # noqa: F401
 
@@ -129,10 +128,11 @@ def conv2d_call(module, config):
 def kernel_path(request, monkeypatch):
     """Run a test with the reference kernels (the whole batch unfolded at once; col2im for
     every input gradient) or with the fast ones wherever they apply, however small the
-    problem (columns made one image at a time; shifted products for stride 1)."""
+    problem (columns made one image at a time; stride-1 input gradients as convolutions
+    with the flipped kernel)."""
     fast = request.param == "fast"
     monkeypatch.setattr(conv_ops, "COLUMN_BLOCK_BYTES", 1 if fast else 10**12)
-    monkeypatch.setattr(conv_ops, "SHIFTED_INPUT_GRAD_MIN_CHANNELS", 1 if fast else 10**9)
+    monkeypatch.setattr(conv_ops, "TRANSPOSED_INPUT_GRAD_MIN_CHANNELS", 1 if fast else 10**9)
     return request.param
 
 
@@ -170,13 +170,13 @@ def test_conv1d_matches_pytorch(torch, config):
 @pytest.mark.torch
 @pytest.mark.parametrize("shape, out_channels, padding, dilation", [
     ((2, 32, 6, 5), 3, 1, 1), ((2, 40, 6, 5), 3, "same", 2), ((2, 17, 6, 5), 3, 0, 1),
-    ((4, 64, 32, 32), 8, 1, 1),         # 9.4 MB of columns: made in two blocks
+    ((4, 64, 32, 32), 8, 1, 1),         # 9.4 MB of columns: made in blocks
 ], ids=str)
 def test_wide_layers_take_the_fast_paths_and_match_pytorch(torch, shape, out_channels,
                                                            padding, dilation):
-    """With the default thresholds: shifted input gradients from 16 channels, columns a
-    block of images at a time beyond COLUMN_BLOCK_BYTES."""
-    assert shape[1] >= conv_ops.SHIFTED_INPUT_GRAD_MIN_CHANNELS
+    """With the default thresholds: stride-1 input gradients as convolutions from 16
+    channels, columns a block of images at a time beyond COLUMN_BLOCK_BYTES."""
+    assert shape[1] >= conv_ops.TRANSPOSED_INPUT_GRAD_MIN_CHANNELS
     rng = rng_for(f"wide {shape}")
     arrays = [rng.standard_normal(shape), rng.standard_normal((out_channels, shape[1], 3, 3)),
               rng.standard_normal(out_channels)]
@@ -286,61 +286,6 @@ def test_gradcheck(op, shapes, kwargs):
     assert gradcheck(lambda x, w, b: op(x, w, b, **kwargs), inputs)
 
 
-# --- the fast path against the reference path ---------------------------------------------
-
-
-@st.composite
-def kernel_configs(draw):
-    groups = draw(st.sampled_from([1, 1, 2]))
-    channels, out_channels = groups * draw(st.integers(1, 4)), groups * draw(st.integers(1, 4))
-    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    stride = draw(st.sampled_from([(1, 1), (1, 1), (2, 1), (2, 3)]))
-    pads = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(2))
-    size = tuple(max(1, d * (k - 1) + 1 - sum(p)) + draw(st.integers(0, 4))
-                 for k, d, p in zip(kernel, dilation, pads))
-    return dict(groups=groups, channels=channels, out_channels=out_channels, kernel=kernel,
-                dilation=dilation, stride=stride, pads=pads, size=size, seed=draw(seeds))
-
-
-@PROPERTY
-@given(config=kernel_configs())
-def test_fast_kernels_equal_the_reference_kernels(config, monkeypatch):
-    """The unfold reads NCHW and channels-last memory in different orders but makes the
-    same columns; blocks of images give the whole batch's product and weight gradient;
-    shifted products give col2im's input gradient."""
-    rng = np.random.default_rng(config["seed"])
-    groups, kernel = config["groups"], config["kernel"]
-    geometry = make_geometry("test", config["size"], kernel, config["stride"], config["pads"],
-                             config["dilation"])
-    x = rng.standard_normal((3, config["channels"]) + config["size"]).astype(np.float32)
-    w = rng.standard_normal((config["out_channels"], config["channels"] // groups) + kernel)
-    w = w.astype(np.float32)
-    x_channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    padded = pad_input(x, geometry)
-    columns = im2col(padded, geometry, groups)
-    np.testing.assert_array_equal(im2col(pad_input(x_channels_last, geometry), geometry,
-                                         groups), columns)
-    monkeypatch.setattr(conv_ops, "COLUMN_BLOCK_BYTES", 10**12)    # the whole batch at once
-    whole, kept = conv_ops.convolve(padded, w, geometry, groups)
-    monkeypatch.setattr(conv_ops, "COLUMN_BLOCK_BYTES", 1)         # one image at a time
-    blocked, not_kept = conv_ops.convolve(padded, w, geometry, groups)
-    assert kept is not None and not_kept is None
-    np.testing.assert_allclose(blocked, whole, rtol=1e-5, atol=1e-5)
-    grad_rows = rng.standard_normal((whole.size // w.shape[0], w.shape[0])).astype(np.float32)
-    weight_grad = conv_ops.weight_grad_from(columns, padded, grad_rows, w.shape, geometry,
-                                            groups)
-    np.testing.assert_allclose(conv_ops.weight_grad_from(None, padded, grad_rows, w.shape,
-                                                         geometry, groups),
-                               weight_grad, rtol=1e-5, atol=1e-5)
-    if config["stride"] == (1, 1) and groups == 1:
-        grad = grad_rows.reshape(whole.shape)
-        shape = padded.shape
-        np.testing.assert_allclose(shifted_input_grad(grad, w, geometry, shape),
-                                   col2im(grad, w, geometry, 1, shape), rtol=1e-5, atol=1e-5)
-    assert whole.dtype == blocked.dtype == weight_grad.dtype == np.float32
-
-
 # --- dtypes, layouts and the graph --------------------------------------------------------
 
 
@@ -379,5 +324,16 @@ def test_changing_the_weight_in_place_before_backward_is_an_error():
     y = conv2d(ember.randn(1, 1, 5, 5), w)
     with ember.no_grad():
         w.add_(1.0)
+    with pytest.raises(ember.errors.GraphError, match="modified by an in-place operation"):
+        y.sum().backward()
+
+
+def test_changing_the_input_in_place_before_backward_is_an_error():
+    """The input is saved (and padded again in backward), padded or not."""
+    x = ember.randn(1, 1, 5, 5, requires_grad=True)
+    h = x * 1.0
+    y = conv2d(h, ember.randn(2, 1, 3, 3, requires_grad=True), padding=1)
+    with ember.no_grad():
+        h.add_(1.0)
     with pytest.raises(ember.errors.GraphError, match="modified by an in-place operation"):
         y.sum().backward()

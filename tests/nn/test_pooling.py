@@ -285,3 +285,60 @@ def test_max_pool_passes_the_gradient_of_a_tied_window_to_its_first_element():
     x = ember.ones(1, 1, 2, 2, requires_grad=True)
     max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 0], [0, 0]])
+
+
+# --- max pooling's backward: each way of routing the gradient ---------------------------
+
+
+def through_identity_conv(lib, t):
+    """t itself, through a 1x1 convolution with the identity as its weight (`lib` is ember
+    or torch): in ember the result, and the gradient that flows back into the op before
+    it, are then channels-last in memory, as in a network."""
+    channels = t.shape[1]
+    eye = lib.tensor(np.eye(channels).reshape(channels, channels, 1, 1), dtype=t.dtype)
+    return lib.nn.functional.conv2d(t, eye)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("layout", ["nchw", "channels-last", "mixed"])
+@pytest.mark.parametrize("kernel, stride, size", [
+    (2, 2, (8, 6)),        # windows tile the input: each element is written once
+    (2, 2, (7, 6)),        # a row is left over: the gradient starts from zeros
+    (3, 1, (6, 5)),        # overlapping windows add up
+], ids=["tiled", "left-over", "overlapping"])
+def test_max_pool_backward_matches_pytorch_with_ties(torch, layout, kernel, stride, size):
+    rng = rng_for(f"max pool paths {kernel} {stride} {size} {layout}")
+    x = rng.integers(-2, 3, (2, 3) + size) / 2.0      # many ties (as after a ReLU)
+
+    def network(lib):
+        def run(t):
+            if layout == "nchw":
+                return lib.nn.functional.max_pool2d(t, kernel, stride)
+            pooled = lib.nn.functional.max_pool2d(through_identity_conv(lib, t), kernel,
+                                                  stride)
+            # mixed: a channels-last input, an NCHW gradient (copied to the input's layout)
+            return pooled if layout == "mixed" else through_identity_conv(lib, pooled)
+        return run
+
+    for dtype in ("float64", "float32"):
+        run_both(torch, network(ember), network(torch), [x], rng, dtype=dtype)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kernel, stride, size", [(2, 2, (4, 4)), (2, 2, (5, 4)),
+                                                  (3, 1, (5, 5))],
+                         ids=["tiled", "left-over", "overlapping"])
+def test_an_infinite_or_nan_gradient_reaches_only_the_window_maximum(torch, kernel, stride,
+                                                                    size):
+    """0 * inf = NaN: a gradient with inf or NaN in it must not leak into the elements
+    that are not a window's maximum (the product used for finite gradients would)."""
+    rng = rng_for(f"max pool inf {size}")
+    x = rng.permutation(np.prod(size)).reshape((1, 1) + size).astype(np.float64)
+    ours, theirs = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = max_pool2d(ours, kernel, stride)
+    upstream = np.ones(out.shape)
+    upstream.flat[0], upstream.flat[-1] = np.inf, np.nan
+    out.backward(ember.tensor(upstream))
+    torch.nn.functional.max_pool2d(theirs, kernel, stride).backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    assert np.isnan(ours.grad.numpy()).sum() == 1
