@@ -1,11 +1,10 @@
 """Recurrent layers with PyTorch's arguments, parameter names, gate order and results:
-RNN (tanh or relu), LSTM and GRU. Each is a cell step run by RNNBase's loop."""
+RNN (tanh or relu), LSTM and GRU. Each is its cell's gate math (ember.ops.rnn_gates) run
+over the sequence by one loop (ember.ops.rnn), layer by layer and direction by direction."""
 from __future__ import annotations
 
-from ember.creation import zeros
 from ember.nn.rnn_base import RNNBase
 from ember.ops.shape import stack
-from ember.tensor import Tensor
 
 
 class RNN(RNNBase):
@@ -114,24 +113,19 @@ class LSTM(RNNBase):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device=device, dtype=dtype)
 
-    # the state of one (layer, direction) is stack(h, c): (2, batch, hidden)
+    # the state of one (layer, direction) is the pair (h, c)
 
-    def _initial_states(self, hx, batch: int, like: Tensor) -> list:
+    def _initial_states(self, hx) -> list:
         if hx is None:
-            state = zeros(2, batch, self.hidden_size, dtype=like.dtype, device=like.device)
-            return [state] * (self.num_layers * self._directions)
+            return [(None, None)] * (self.num_layers * self._directions)
         h_0, c_0 = hx
-        return [stack([h, c]) for h, c in zip(h_0.unbind(0), c_0.unbind(0))]
+        return list(zip(h_0.unbind(0), c_0.unbind(0)))
 
     def _final_states(self, finals: list, permutation) -> tuple:
-        h_and_c = stack(finals, dim=1)              # (2, D * num_layers, B, H)
+        h_n, c_n = stack([h for h, _ in finals]), stack([c for _, c in finals])
         if permutation is not None:
-            h_and_c = h_and_c.index_select(2, permutation)
-        return h_and_c[0], h_and_c[1]
-
-    @staticmethod
-    def _hidden_of(state: Tensor) -> Tensor:
-        return state[0]
+            h_n, c_n = h_n.index_select(1, permutation), c_n.index_select(1, permutation)
+        return h_n, c_n
 
     def _check_hx(self, hx, batched: bool, batch: int) -> None:
         if not isinstance(hx, (tuple, list)) or len(hx) != 2:

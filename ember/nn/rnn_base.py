@@ -1,6 +1,6 @@
 """RNNBase: what the recurrent layers share. PyTorch's arguments, parameters and checks, and
-the one generic loop that runs a cell step over time, directions and stacked layers, for
-padded batches and PackedSequence alike."""
+the loop over stacked layers and directions, each running the cell over the whole sequence
+as one primitive (ember.ops.rnn), for padded batches and PackedSequence alike."""
 from __future__ import annotations
 
 import math
@@ -8,29 +8,27 @@ import numbers
 import warnings
 
 import ember.nn.functional as F
-from ember.creation import empty, zeros
+from ember.creation import empty
 from ember.errors import DTypeError, ShapeError
 from ember.nn import init
 from ember.nn.module import Module
 from ember.nn.parameter import Parameter
 from ember.nn.utils.rnn import PackedSequence
-from ember.ops.rnn import (WeightGradientSum, gru_step, lstm_step, rnn_relu_step, rnn_tanh_step,
-                           time_steps)
+from ember.ops.rnn import recurrent_layer
 from ember.ops.shape import cat, stack
 from ember.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-_STEPS = {"RNN_TANH": rnn_tanh_step, "RNN_RELU": rnn_relu_step, "LSTM": lstm_step,
-          "GRU": gru_step}
 
 
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: the parameters of every layer and direction, named as
     in PyTorch (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, then _reverse for the
     backward direction, then layer 1, ...), checks of the input and the initial states,
-    and the loop over layers, directions and time steps.
+    and the loop over layers and directions.
 
-    The time loop sees the batch flattened time step by time step: rows (N, features)
+    The time loop (ember.ops.rnn.recurrent_layer, one primitive per layer and direction)
+    sees the batch flattened time step by time step: rows (N, features)
     with batch_sizes[t] rows at step t (longest sequences first). A padded batch is the
     case where every step has all B rows; a PackedSequence is the general case, where a
     sequence stops taking steps (and keeps its final state) once its length is reached.
@@ -101,25 +99,20 @@ class RNNBase(Module):
             text += f", bidirectional={self.bidirectional}"
         return text
 
-    # --- the state of one (layer, direction): a tensor (batch, hidden), or for the LSTM
-    # the stack of h and c (2, batch, hidden). LSTM overrides these three.
+    # --- the initial and final states of each (layer, direction): pairs (h, c), where c is
+    # None except in the LSTM, which overrides these two.
 
-    def _initial_states(self, hx, batch: int, like: Tensor) -> list:
-        """The starting state of each (layer, direction), from hx (D * layers, B, H)."""
+    def _initial_states(self, hx) -> list:
+        """(h_0, None) for each (layer, direction) from hx (D * layers, B, H); None for
+        zeros."""
         if hx is None:
-            state = zeros(batch, self.hidden_size, dtype=like.dtype, device=like.device)
-            return [state] * (self.num_layers * self._directions)
-        return list(hx.unbind(0))
+            return [(None, None)] * (self.num_layers * self._directions)
+        return [(h, None) for h in hx.unbind(0)]
 
     def _final_states(self, finals: list, permutation):
-        """h_n (D * layers, B, H) from the final state of each (layer, direction)."""
-        h_n = stack(finals)
+        """h_n (D * layers, B, H) from the final (h, c) of each (layer, direction)."""
+        h_n = stack([h for h, _ in finals])
         return h_n if permutation is None else h_n.index_select(1, permutation)
-
-    @staticmethod
-    def _hidden_of(state: Tensor) -> Tensor:
-        """The part of a state that is the layer's output at that step."""
-        return state
 
     # --- forward ----------------------------------------------------------------------
 
@@ -164,9 +157,11 @@ class RNNBase(Module):
         return (output.transpose(0, 1) if self.batch_first else output), h_n
 
     def _run(self, data: Tensor, batch_sizes: list, hx, unsorted_indices) -> tuple:
-        """The generic loop over layers and directions. data: (N, features), time step by
-        time step. Returns the last layer's output (N, D * hidden) and h_n."""
-        states = self._initial_states(hx, batch_sizes[0], data)
+        """The loop over layers and directions; each (layer, direction) runs over the whole
+        sequence as one primitive (recurrent_layer). data: (N, features), time step by time
+        step, batch_sizes[t] rows at step t. Returns the last layer's output
+        (N, D * hidden) and the final states."""
+        initial = self._initial_states(hx)
         layer_input, finals = data, []
         for layer in range(self.num_layers):
             outputs = []
@@ -174,50 +169,16 @@ class RNNBase(Module):
                 k = layer * self._directions + direction
                 weight_ih, weight_hh, *biases = self.all_weights[k]
                 bias_ih, bias_hh = biases if biases else (None, None)
-                # every step's input projection x_t W_ih^T in one matrix product
-                gates_x = layer_input @ weight_ih.T
-                output, final = self._run_direction(gates_x, batch_sizes, states[k], weight_hh,
-                                                    bias_ih, bias_hh, reverse=direction == 1)
+                h_0, c_0 = initial[k]
+                output, h_n, c_n = recurrent_layer(layer_input, h_0, c_0, weight_ih, weight_hh,
+                                                   bias_ih, bias_hh, self.mode, batch_sizes,
+                                                   reverse=direction == 1)
                 outputs.append(output)
-                finals.append(final)
+                finals.append((h_n, c_n))
             layer_input = outputs[0] if len(outputs) == 1 else cat(outputs, dim=1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         return layer_input, self._final_states(finals, unsorted_indices)
-
-    def _run_direction(self, gates_x: Tensor, batch_sizes: list, initial: Tensor,
-                       weight_hh: Tensor, bias_ih: Tensor | None, bias_hh: Tensor | None,
-                       reverse: bool) -> tuple:
-        """Run the cell step over time, forward or backward. Step t updates the first
-        batch_sizes[t] states (the sequences that are that long); the others keep theirs.
-        Returns the outputs (N, hidden), laid out like gates_x, and each sequence's final
-        state."""
-        step = _STEPS[self.mode]
-        inputs = time_steps(gates_x, batch_sizes)
-        weight_gradient = WeightGradientSum()      # W_hh's gradient, summed over the steps
-        outputs = [None] * len(inputs)
-        if not reverse:
-            state, finished = initial, []
-            for t, gates_x_t in enumerate(inputs):
-                size = batch_sizes[t]
-                if size < state.shape[-2]:   # the sequences from `size` on ended at t - 1
-                    finished.append(state[..., size:, :])
-                    state = state[..., :size, :]
-                state = step(gates_x_t, state, weight_hh, bias_ih, bias_hh, weight_gradient)
-                outputs[t] = self._hidden_of(state)
-            # the longest sequences' states come first, the shortest (finished first) last
-            final = cat([state] + finished[::-1], dim=-2) if finished else state
-        else:
-            state = initial[..., :batch_sizes[-1], :] if batch_sizes[-1] < batch_sizes[0] \
-                else initial
-            for t in reversed(range(len(inputs))):
-                size = batch_sizes[t]
-                if size > state.shape[-2]:   # sequences whose last step is t start here
-                    state = cat([state, initial[..., state.shape[-2]:size, :]], dim=-2)
-                state = step(inputs[t], state, weight_hh, bias_ih, bias_hh, weight_gradient)
-                outputs[t] = self._hidden_of(state)
-            final = state
-        return cat(outputs), final
 
     # --- checks ---------------------------------------------------------------------------
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
-from ember.creation import empty, zeros
+from ember.creation import empty
 from ember.errors import DTypeError, ShapeError
 from ember.nn import init
 from ember.nn.module import Module
 from ember.nn.parameter import Parameter
-from ember.ops.rnn import gru_step, lstm_step, rnn_relu_step, rnn_tanh_step
-from ember.ops.shape import stack
+from ember.ops.rnn import recurrent_layer
 from ember.tensor import Tensor
 
 
@@ -47,15 +46,16 @@ class RNNCellBase(Module):
             text += f", nonlinearity={self.nonlinearity}"
         return text
 
-    def _step(self, step, input: Tensor, state: Tensor) -> Tensor:
-        """One step of the cell: x W_ih^T (the input's share of every gate), then the
-        fused step adds b_ih + h W_hh^T + b_hh and applies the gate math."""
-        return step(input @ self.weight_ih.T, state, self.weight_hh, self.bias_ih,
-                    self.bias_hh)
+    def _step(self, mode: str, input: Tensor, h: Tensor | None, c: Tensor | None = None):
+        """One step of the cell: the recurrent layer's primitive over a sequence of one step
+        (the same gate math as the layers). Returns (h', c') (c' None but for the LSTM)."""
+        _, h_new, c_new = recurrent_layer(input, h, c, self.weight_ih, self.weight_hh,
+                                          self.bias_ih, self.bias_hh, mode, [input.shape[0]])
+        return h_new, c_new
 
     def _batched(self, input: Tensor, states: tuple) -> tuple:
-        """Check the input and the states, add a batch dimension to unbatched ones, and
-        make zero states where none were given. Returns (input, states, batched)."""
+        """Check the input and the states and add a batch dimension to unbatched ones (a
+        state not given stays None: zeros). Returns (input, states, batched)."""
         name = type(self).__name__
         if input.ndim not in (1, 2):
             raise ShapeError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D "
@@ -79,8 +79,9 @@ class RNNCellBase(Module):
         filled = []
         for k, state in enumerate(states):
             if state is None:
-                state = zeros(batch, self.hidden_size, dtype=input.dtype, device=input.device)
-            elif not batched:
+                filled.append(None)
+                continue
+            if not batched:
                 state = state.unsqueeze(0)
             if state.shape[0] != batch:
                 raise ShapeError(f"{name}: Input batch size {batch} doesn't match hidden{k} "
@@ -126,8 +127,7 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, (h,), batched = self._batched(input, (hx,))
-        step = rnn_tanh_step if self.nonlinearity == "tanh" else rnn_relu_step
-        h = self._step(step, input, h)
+        h, _ = self._step("RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU", input, h)
         return h if batched else h.squeeze(0)
 
 
@@ -167,8 +167,7 @@ class LSTMCell(RNNCellBase):
             raise TypeError(f"LSTMCell: hx must be a pair (h, c) of tensors, got "
                             f"{type(hx).__name__}")
         input, (h, c), batched = self._batched(input, (None, None) if hx is None else hx)
-        state = self._step(lstm_step, input, stack([h, c]))
-        h, c = state[0], state[1]
+        h, c = self._step("LSTM", input, h, c)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -203,5 +202,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, (h,), batched = self._batched(input, (hx,))
-        h = self._step(gru_step, input, h)
+        h, _ = self._step("GRU", input, h)
         return h if batched else h.squeeze(0)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember.autograd import gradcheck
 from ember.nn.rnn import GRU, LSTM, RNN
 from tests.conftest import rng_for
 
@@ -108,6 +109,34 @@ def test_float32_matches_pytorch_and_stays_float32(torch, name):
     assert output.dtype == ember.float32
     output.sum().backward()
     assert all(p.grad.dtype == ember.float32 for p in ours.parameters())
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["padded", "packed"])
+@pytest.mark.parametrize("name, kwargs", KINDS, ids=str)
+def test_two_layer_bidirectional_gradcheck(name, kwargs, packed):
+    # float64 central differences for the input, the initial states and every weight of a
+    # 2-layer bidirectional layer (the loop over layers and directions around the fused
+    # primitive), on a padded or a packed batch; small, as every element is perturbed
+    steps, batch, features, hidden = 3, 3, 2, 2
+    layer = LAYERS[name](features, hidden, num_layers=2, bidirectional=True,
+                         dtype=ember.float64, **kwargs)
+    params = list(layer.parameters())
+    rng = rng_for(f"module gradcheck {name}{kwargs}{packed}")
+    x = ember.tensor(rng.standard_normal((steps, batch, features)), requires_grad=True)
+    hx = [ember.tensor(h, requires_grad=True) for h in initial_state(rng, name, (4, batch,
+                                                                                hidden))]
+
+    def run(x, *rest):
+        states, weights = rest[:len(hx)], rest[len(hx):]
+        for param, value in zip(params, weights):
+            param._data = value._data     # gradcheck's perturbed copies of the weights
+        if packed:
+            x = ember.nn.utils.rnn.pack_padded_sequence(x, [3, 1, 2], enforce_sorted=False)
+        output, hidden = layer(x, as_hx(list(states)))
+        output = output.data if packed else output
+        return [output] + (list(hidden) if isinstance(hidden, tuple) else [hidden])
+
+    assert gradcheck(run, [x] + hx + params)
 
 
 # --- parameters ---------------------------------------------------------------------------
