@@ -51,6 +51,7 @@ from ember.threads import (are_deterministic_algorithms_enabled, get_num_threads
                            set_num_threads, use_deterministic_algorithms)
 from ember.training import evaluate, fit, predict
 from ember.training.summary import summary
+from ember.text import generate
 
 __version__ = "0.1.0"
 

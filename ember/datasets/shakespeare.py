@@ -10,6 +10,7 @@ from ember.creation import from_numpy
 from ember.data.dataset import Dataset
 from ember.datasets.download import download_file
 from ember.tensor import Tensor
+from ember.text.vocab import CharVocab
 
 
 class TinyShakespeare(Dataset):
@@ -25,8 +26,9 @@ class TinyShakespeare(Dataset):
         transform, target_transform: applied to each input / target window.
         download: fetch `input.txt` from char-rnn's repository (md5-checked) if missing.
 
-    The vocabulary is the sorted set of characters in the whole file (65 for the real
-    one), the same for both splits. `.data` is the split's encoded text (int64 tensor).
+    The vocabulary (`.vocab`, an `ember.text.CharVocab`; also `.chars`, `.stoi`, `.itos`)
+    is the sorted set of characters in the whole file (65 for the real one), the same for
+    both splits. `.data` is the split's encoded text (int64 tensor).
 
     Example:
         >>> train = TinyShakespeare("data", train=True, seq_len=64)
@@ -59,13 +61,9 @@ class TinyShakespeare(Dataset):
                                "download=True to fetch it")
         with open(path, encoding="utf-8", newline="") as f:
             text = f.read()
-        self.chars = sorted(set(text))
-        self.stoi = {ch: i for i, ch in enumerate(self.chars)}
-        self.itos = dict(enumerate(self.chars))
-        # code point -> vocabulary index, so the whole text is encoded in one lookup
-        self._index_of_code = np.full(max(map(ord, self.chars)) + 1, -1, dtype=np.int64)
-        self._index_of_code[[ord(ch) for ch in self.chars]] = np.arange(len(self.chars))
-        encoded = self._encode_array(text)
+        self.vocab = CharVocab.from_text(text)
+        self.chars, self.stoi, self.itos = self.vocab.chars, self.vocab.stoi, self.vocab.itos
+        encoded = self.vocab.encode_array(text)
         boundary = int(len(encoded) * split)
         part = encoded[:boundary] if train else encoded[boundary:]
         if len(part) <= self.seq_len:
@@ -85,25 +83,13 @@ class TinyShakespeare(Dataset):
     def vocab_size(self) -> int:
         return len(self.chars)
 
-    def _encode_array(self, text: str) -> np.ndarray:
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        known = codes < len(self._index_of_code)
-        indices = np.where(known, self._index_of_code[np.where(known, codes, 0)], -1)
-        if (indices < 0).any():
-            unknown = text[int(np.argmax(indices < 0))]
-            raise ValueError(f"TinyShakespeare.encode: character {unknown!r} is not in the "
-                             f"vocabulary of {len(self.chars)} characters")
-        return indices
-
     def encode(self, text: str) -> Tensor:
         """The vocabulary indices of `text` as an int64 tensor."""
-        return from_numpy(self._encode_array(text))
+        return self.vocab.encode(text)
 
     def decode(self, indices) -> str:
         """The text of a sequence of vocabulary indices (tensor, array or list)."""
-        if isinstance(indices, Tensor):
-            indices = indices.detach().numpy()
-        return "".join(self.chars[i] for i in np.asarray(indices, dtype=np.int64).reshape(-1))
+        return self.vocab.decode(indices)
 
     def __len__(self) -> int:
         return self.data.shape[0] - self.seq_len
