@@ -2,12 +2,16 @@
 shape of one input example and the number of classes, plus its own options."""
 from __future__ import annotations
 
+from ember.models.cnn import LeNet5, SmallResNet, SmallVGG
 from ember.models.mlp import ResidualMLP, logistic_regression, mlp
 
 BUILDERS = {
     "logreg": logistic_regression,
     "mlp": mlp,
     "resmlp": ResidualMLP,
+    "lenet5": LeNet5,
+    "vgg": SmallVGG,
+    "resnet": SmallResNet,
 }
 
 
