@@ -1,15 +1,22 @@
-"""Side-by-side timing of ember against PyTorch in one process.
+"""Side-by-side timing of ember against PyTorch.
 
 Both libraries run the same workload in alternating blocks (the order rotated each
 round, after a warm-up), so machine noise hits both alike. Each block times `number`
 calls; the per-block ratio ember/PyTorch gives the spread. PyTorch is pinned to the
 number of threads NumPy's BLAS uses.
+
+`compare` runs both in this process (for per-op overhead, where thread pools stay idle);
+`compare_processes` gives each library a process of its own and pauses between blocks,
+for workloads whose BLAS/OpenMP threads would otherwise spin on the cores the other
+library is timed on (in one process PyTorch's LSTM step ran about 2x slower).
 """
 from __future__ import annotations
 
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -65,6 +72,53 @@ def compare(name: str, ember_fn, torch_fn, number: int = 100, rounds: int = 15,
         else:
             t_ember = _time_block(ember_fn, number)
             t_torch = _time_block(torch_fn, number)
+        ours.append(t_ember)
+        theirs.append(t_torch)
+        ratios.append(t_ember / t_torch)
+    quartiles = statistics.quantiles(ratios, n=4)
+    return Comparison(name, 1e6 * statistics.median(ours), 1e6 * statistics.median(theirs),
+                      statistics.median(ratios), quartiles[0], quartiles[2])
+
+
+class TimedProcess:
+    """A library's workload in its own process (timer_process.py), timed on request."""
+
+    def __init__(self, library: str, workload_name: str, threads: int) -> None:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "timer_process.py")
+        self.process = subprocess.Popen(
+            [sys.executable, script, library, workload_name, str(threads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"{library} could not build {workload_name}")
+
+    def time_block(self, kind: str, number: int) -> float:
+        self.process.stdin.write(f"{kind} {number}\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def compare_processes(name: str, ember_side: TimedProcess, torch_side: TimedProcess,
+                      kind: str, number: int, rounds: int = 15, warmup: int = 3,
+                      pause: float = 0.3) -> Comparison:
+    """Alternate timed blocks between two processes, `pause` seconds of quiet before each
+    (OpenBLAS's idle threads spin for about 0.1 s after their last call)."""
+    def block(side):
+        time.sleep(pause)
+        return side.time_block(kind, number)
+
+    for _ in range(warmup):
+        block(ember_side)
+        block(torch_side)
+    ours, theirs, ratios = [], [], []
+    for r in range(rounds):
+        if r % 2:
+            t_torch, t_ember = block(torch_side), block(ember_side)
+        else:
+            t_ember, t_torch = block(ember_side), block(torch_side)
         ours.append(t_ember)
         theirs.append(t_torch)
         ratios.append(t_ember / t_torch)

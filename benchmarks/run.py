@@ -13,7 +13,8 @@ import subprocess
 import sys
 
 import ember
-from harness import compare, machine_line, markdown_table, pin_torch_threads, write_results
+from harness import (TimedProcess, compare_processes, machine_line, markdown_table,
+                     pin_torch_threads, write_results)
 from workloads import WORKLOADS
 
 MEMORY_STEPS = 5
@@ -70,14 +71,20 @@ def main(selected: list[str]) -> None:
         if selected and short not in selected:
             continue
         try:
-            ember_train, ember_infer = workload.build(ember)
+            workload.build(ember)
         except (AttributeError, NotImplementedError) as exc:
             notes.append(f"- {workload.name}: skipped (ember lacks it: {exc})")
             continue
-        torch_train, torch_infer = workload.build(torch)
         label = f"{workload.name} ({workload.description})"
-        training.append(compare(label, ember_train, torch_train, number=workload.number))
-        inference.append(compare(label, ember_infer, torch_infer, number=workload.number * 2))
+        ours = TimedProcess("ember", workload.name, threads)
+        theirs = TimedProcess("torch", workload.name, threads)
+        try:
+            training.append(compare_processes(label, ours, theirs, "train", workload.number))
+            inference.append(compare_processes(label, ours, theirs, "infer",
+                                               workload.number * 2))
+        finally:
+            ours.close()
+            theirs.close()
         print(training[-1].row(), flush=True)
         print(inference[-1].row(), flush=True)
         if short == "W3":
@@ -94,7 +101,8 @@ def main(selected: list[str]) -> None:
     text += "\n" + markdown_table("Inference (autograd off)", inference, level=2,
                                   machine=False)
     text += ("\nTraining step = zero_grad + forward + loss + backward + optimizer step. "
-             f"Both libraries in one process, alternating blocks, {threads} threads; times "
+             f"Each library in a process of its own, alternating blocks with 0.3 s of quiet "
+             f"before each, {threads} threads; times "
              "are medians per step; ratio = median of per-round ratios (below 1: ember is "
              "faster); IQR = spread of those ratios.\n")
     if notes:
