@@ -100,7 +100,7 @@ def main(argv) -> None:
     if args.cpu:
         CLOCK = time.thread_time
     if args.serial:
-        parallel.blas_threads = lambda: 1
+        parallel.intra_op_threads = lambda: 1
     instrument()
     for workload in WORKLOADS:
         if workload.name.split()[0] in args.workloads:

@@ -1,12 +1,17 @@
-"""Independent blocks of a kernel (blocks of images) shared out among threads, one per
-BLAS thread: NumPy's copies and the matrix products release the GIL, so each thread
-unfolds and multiplies its own blocks in its own core's cache, with BLAS single-threaded
-inside. Left to itself, BLAS parallelises only the products, and the unfolding copies
-between them run on one core while the other waits.
+"""Independent blocks of a kernel (blocks of images) shared out among ember's threads:
+NumPy's copies and the matrix products release the GIL, so each thread unfolds and
+multiplies its own blocks in its own core's cache, with BLAS single-threaded inside.
+Left to itself, BLAS parallelises only the products, and the unfolding copies between
+them run on one core while the other waits.
 
-This needs threadpoolctl (to make BLAS single-threaded while the blocks run); without
-it, with one BLAS thread, or for arrays that are not NumPy's, blocks run in order on the
-calling thread. Results never depend on which thread ran a block.
+Once blocks have run on several threads, BLAS stays single-threaded for the rest of the
+process: OpenBLAS's idle threads spin for about 0.1 s after each call, and on the cores
+where ember's threads run next they made a W3 training step 1.65x slower (129 vs 78 ms
+on 2 cores). ember's own thread count (ember.set_num_threads) is kept apart from BLAS's.
+
+This needs threadpoolctl; without it, with one thread, or for arrays that are not
+NumPy's, blocks run in order on the calling thread. Results never depend on which
+thread ran a block.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _blas = {}                          # "controller": threadpoolctl's BLAS libraries, or None
+_threads: dict = {}                 # "count": ember's thread count; "blas_single": handed over
 _pool: dict = {}                    # "executor": the worker threads, "size": how many
 _one_section_at_a_time = threading.Lock()
 _running = threading.local()        # .blocks: this thread is running blocks already
@@ -42,11 +48,40 @@ def blas_threads() -> int:
     return max(library.num_threads for library in libraries.lib_controllers)
 
 
+def intra_op_threads() -> int:
+    """ember's thread count: as set by ember.set_num_threads, else BLAS's."""
+    return _threads["count"] if "count" in _threads else blas_threads()
+
+
+def set_intra_op_threads(count: int) -> None:
+    """Compute with `count` threads: ember's, and BLAS's until they are handed over."""
+    if not _threads.get("blas_single"):
+        _set_blas_threads(count)
+    _threads["count"] = count
+
+
+def blas_handed_over() -> bool:
+    """True once BLAS runs single-threaded for good, ember's threads doing the sharing."""
+    return _threads.get("blas_single", False)
+
+
+def hand_blas_threads_over() -> None:
+    if not _threads.get("blas_single"):
+        _threads["count"] = intra_op_threads()
+        _set_blas_threads(1)
+        _threads["blas_single"] = True
+
+
+def _set_blas_threads(count: int) -> None:
+    for library in blas_libraries().lib_controllers:
+        library.set_num_threads(count)
+
+
 def block_threads(xp=np) -> int:
     """How many threads map_blocks would use for arrays of module `xp`."""
-    if xp is not np or getattr(_running, "blocks", False):
+    if xp is not np or getattr(_running, "blocks", False) or blas_libraries() is None:
         return 1
-    return blas_threads()
+    return intra_op_threads()
 
 
 def workers(count: int) -> ThreadPoolExecutor:
@@ -61,7 +96,7 @@ def workers(count: int) -> ThreadPoolExecutor:
 
 def map_blocks(work, blocks: list, xp=np) -> list:
     """[work(block) for block in blocks], computed by the calling thread and one worker
-    per further BLAS thread, each taking the next block when it is done with one (so a
+    per further thread of ember's, each taking the next block when it is done with one (so a
     thread slowed by another process does less). `work` must write nowhere but its own
     block's share of the output, and use only thread-local scratch memory."""
     threads = min(len(blocks), block_threads(xp))
@@ -78,7 +113,8 @@ def map_blocks(work, blocks: list, xp=np) -> list:
         finally:
             _running.blocks = False
 
-    with _one_section_at_a_time, blas_libraries().limit(limits=1):
+    hand_blas_threads_over()
+    with _one_section_at_a_time:
         futures = [workers(threads - 1).submit(take_blocks) for _ in range(threads - 1)]
         try:
             take_blocks()

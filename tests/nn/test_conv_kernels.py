@@ -195,9 +195,15 @@ def test_outputs_and_gradients_never_live_in_scratch_memory():
 
 @pytest.fixture
 def two_block_threads(monkeypatch):
-    """map_blocks as on a 2-core machine, whatever this one has (needs threadpoolctl)."""
+    """map_blocks as on a 2-core machine, whatever this one has (needs threadpoolctl); the
+    BLAS thread count and ember's thread settings are put back afterwards."""
     pytest.importorskip("threadpoolctl")
-    monkeypatch.setattr(parallel, "blas_threads", lambda: 2)
+    libraries = parallel.blas_libraries().lib_controllers
+    before = [library.get_num_threads() for library in libraries]
+    monkeypatch.setattr(parallel, "_threads", {"count": 2})
+    yield
+    for library, count in zip(libraries, before):
+        library.set_num_threads(count)
 
 
 def test_map_blocks_gives_every_result_in_block_order(two_block_threads):
@@ -209,17 +215,22 @@ def test_map_blocks_gives_every_result_in_block_order(two_block_threads):
 
     assert parallel.map_blocks(work, list(range(40))) == [10 * b for b in range(40)]
     assert len(seen) == 40
-    assert parallel.blas_threads() == 2 and parallel.map_blocks(work, [1]) == [10]
+    assert parallel.intra_op_threads() == 2 and parallel.map_blocks(work, [1]) == [10]
 
 
-def test_map_blocks_runs_blas_single_threaded_and_restores_it(two_block_threads):
-    libraries = parallel.blas_libraries()
-    before = [library.get_num_threads() for library in libraries.lib_controllers]
+def test_map_blocks_hands_blas_threads_over_for_good(two_block_threads):
+    """BLAS runs single-threaded inside the blocks and after them (its idle threads would
+    spin on the cores ember's threads use next); ember keeps its own count of 2."""
+    libraries = parallel.blas_libraries().lib_controllers
+    assert not parallel.blas_handed_over()
     inside = parallel.map_blocks(
-        lambda _: [library.get_num_threads() for library in libraries.lib_controllers],
-        list(range(4)))
-    assert all(counts == [1] * len(before) for counts in inside)
-    assert [library.get_num_threads() for library in libraries.lib_controllers] == before
+        lambda _: [library.get_num_threads() for library in libraries], list(range(4)))
+    assert all(counts == [1] * len(libraries) for counts in inside)
+    assert [library.get_num_threads() for library in libraries] == [1] * len(libraries)
+    assert parallel.blas_handed_over() and ember.get_num_threads() == 2
+    ember.set_num_threads(3)                      # ember's count; BLAS stays at one
+    assert ember.get_num_threads() == 3
+    assert [library.get_num_threads() for library in libraries] == [1] * len(libraries)
 
 
 def test_map_blocks_raises_a_workers_error_after_all_threads_stop(two_block_threads):
@@ -244,7 +255,7 @@ def test_map_blocks_inside_map_blocks_runs_in_order_on_the_same_thread(two_block
     assert all(parallel.map_blocks(work, list(range(4))))
 
 
-def test_threads_give_bitwise_the_same_convolution_as_one_thread(monkeypatch):
+def test_threads_give_bitwise_the_same_convolution_as_one_thread(monkeypatch, two_block_threads):
     """Each block's output has its own place and the weight gradient's parts are summed
     in block order, so the thread count changes no bit."""
     pytest.importorskip("threadpoolctl")
@@ -255,7 +266,7 @@ def test_threads_give_bitwise_the_same_convolution_as_one_thread(monkeypatch):
               for shape in ((6, 20, 9, 9), (8, 20, 3, 3), (8,))]
     results = []
     for threads in (1, 2):
-        monkeypatch.setattr(parallel, "blas_threads", lambda count=threads: count)
+        monkeypatch.setattr(parallel, "intra_op_threads", lambda count=threads: count)
         x, w, b = (ember.tensor(a, requires_grad=True) for a in arrays)
         for padding, stride in ((1, 1), (0, 2)):                 # flipped kernel, col2im
             y = conv2d(x, w, b, stride=stride, padding=padding)
