@@ -16,7 +16,8 @@ class Workload:
     name: str
     description: str
     build: object            # build(lib) -> (train_step, infer_step)
-    number: int              # calls per timing block
+    number: int              # calls per timing block (a block of 0.2 s or more: shorter ones
+                             # are dominated by waking up after the harness's pause)
 
 
 def _data(shape, classes, seed=0, labels_shape=None):
@@ -126,9 +127,9 @@ def build_tiny_mlp(lib):
 
 
 WORKLOADS = [
-    Workload("W1 MLP", "x [128, 784], 784-512-256-10", build_mlp, 20),
-    Workload("W2 LeNet", "x [64, 1, 28, 28]", build_lenet, 5),
-    Workload("W3 CIFAR CNN", "x [64, 3, 32, 32]", build_cifar_cnn, 2),
-    Workload("W4 char-LSTM", "x [64, 32, 65], LSTM(65, 256)", build_char_lstm, 2),
-    Workload("W5 tiny MLP", "x [8, 2], 2-16-16-2", build_tiny_mlp, 300),
+    Workload("W1 MLP", "x [128, 784], 784-512-256-10", build_mlp, 100),
+    Workload("W2 LeNet", "x [64, 1, 28, 28]", build_lenet, 30),
+    Workload("W3 CIFAR CNN", "x [64, 3, 32, 32]", build_cifar_cnn, 3),
+    Workload("W4 char-LSTM", "x [64, 32, 65], LSTM(65, 256)", build_char_lstm, 6),
+    Workload("W5 tiny MLP", "x [8, 2], 2-16-16-2", build_tiny_mlp, 3000),
 ]
