@@ -15,12 +15,10 @@ Adam, lr 1e-2, batches of 100 taken IN ORDER (step s uses the 100 examples from
 from __future__ import annotations
 
 import argparse
-import time
 
 import ember
 import ember.nn as nn
-import ember.nn.functional as F
-from ember.datasets import MNIST1D
+from mnist1d_protocol import protocol_parser, run
 
 
 class ConvNet1d(nn.Module):
@@ -47,64 +45,16 @@ class ConvNet1d(nn.Module):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6000, help="optimizer steps (not epochs)")
+    parser = protocol_parser(__doc__.splitlines()[0], seed=42)
     parser.add_argument("--channels", type=int, default=25)
-    parser.add_argument("--lr", type=float, default=1e-2)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--eval-every", type=int, default=1000, help="steps between reports")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the initial weights "
-                        "(the reference's 42)")
-    parser.add_argument("--data", default=None, help="folder to cache the generated data in")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS threads (1 is fastest for these small products on a busy "
-                             "machine)")
     return parser.parse_args(argv)
-
-
-def accuracy(model: nn.Module, x: ember.Tensor, y: ember.Tensor) -> float:
-    with ember.no_grad():
-        return (model(x).argmax(dim=1) == y).float().mean().item()
-
-
-def train_in_order(model, x_train, y_train, x_test, y_test, args) -> float:
-    """The paper's loop: batch after batch in dataset order, for a number of steps.
-    Returns the seconds spent."""
-    optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
-    n = x_train.shape[0]
-    start = time.perf_counter()
-    for step in range(args.steps):
-        first = (step * args.batch_size) % n          # the reference's batch index
-        x, y = x_train[first:first + args.batch_size], y_train[first:first + args.batch_size]
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        done = step + 1
-        if done % args.eval_every == 0 or done == args.steps:
-            print(f"step {done:5d}   loss {loss.item():.4f}   train accuracy "
-                  f"{accuracy(model, x_train, y_train):6.1%}   test accuracy "
-                  f"{accuracy(model, x_test, y_test):6.1%}   {time.perf_counter() - start:6.1f} s")
-    return time.perf_counter() - start
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    if args.threads is not None:
-        ember.set_num_threads(args.threads)
-    train, test = MNIST1D(args.data, train=True), MNIST1D(args.data, train=False)
-    ember.manual_seed(args.seed)
-    model = ConvNet1d(args.channels, 10, train.data.shape[-1])
-    parameters = sum(p.numel() for p in model.parameters())
-    print(f"MNIST-1D: {len(train)} training and {len(test)} test signals of length 40; "
-          f"CNN of three Conv1d layers ({args.channels} channels) and Linear "
-          f"({parameters:,} parameters); Adam lr {args.lr}, batches of {args.batch_size} in "
-          f"order, {args.steps} steps, seed {args.seed}")
-    seconds = train_in_order(model, train.data, train.targets, test.data, test.targets, args)
-    test_accuracy = accuracy(model, test.data, test.targets)
-    print(f"test accuracy {test_accuracy:.1%} (the paper: 94%; its reruns: ~92.3%); training "
-          f"took {seconds:.1f} s ({1000 * seconds / args.steps:.2f} ms/step)")
-    return {"test_accuracy": test_accuracy, "seconds": seconds}
+    return run(lambda: ConvNet1d(args.channels, 10, 40),
+               lambda model: f"CNN of three Conv1d layers ({args.channels} channels) and Linear",
+               "the paper: 94%; its reruns: ~92.3%", args)
 
 
 if __name__ == "__main__":
