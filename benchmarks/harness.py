@@ -60,18 +60,23 @@ def _time_block(fn, number: int) -> float:
 
 def compare(name: str, ember_fn, torch_fn, number: int = 100, rounds: int = 15,
             warmup: int = 3) -> Comparison:
-    """Time both functions in alternating blocks and summarise."""
+    """Time both functions in this process, in alternating blocks, and summarise."""
+    return alternate(name, lambda: _time_block(ember_fn, number),
+                     lambda: _time_block(torch_fn, number), rounds, warmup)
+
+
+def alternate(name: str, time_ember, time_torch, rounds: int, warmup: int) -> Comparison:
+    """Call the two block timers in turn (`warmup` rounds discarded; the order swapped
+    every round) and summarise the seconds per call they return."""
     for _ in range(warmup):
-        _time_block(ember_fn, number)
-        _time_block(torch_fn, number)
+        time_ember()
+        time_torch()
     ours, theirs, ratios = [], [], []
     for r in range(rounds):
         if r % 2:
-            t_torch = _time_block(torch_fn, number)
-            t_ember = _time_block(ember_fn, number)
+            t_torch, t_ember = time_torch(), time_ember()
         else:
-            t_ember = _time_block(ember_fn, number)
-            t_torch = _time_block(torch_fn, number)
+            t_ember, t_torch = time_ember(), time_torch()
         ours.append(t_ember)
         theirs.append(t_torch)
         ratios.append(t_ember / t_torch)
@@ -110,21 +115,8 @@ def compare_processes(name: str, ember_side: TimedProcess, torch_side: TimedProc
         time.sleep(pause)
         return side.time_block(kind, number)
 
-    for _ in range(warmup):
-        block(ember_side)
-        block(torch_side)
-    ours, theirs, ratios = [], [], []
-    for r in range(rounds):
-        if r % 2:
-            t_torch, t_ember = block(torch_side), block(ember_side)
-        else:
-            t_ember, t_torch = block(ember_side), block(torch_side)
-        ours.append(t_ember)
-        theirs.append(t_torch)
-        ratios.append(t_ember / t_torch)
-    quartiles = statistics.quantiles(ratios, n=4)
-    return Comparison(name, 1e6 * statistics.median(ours), 1e6 * statistics.median(theirs),
-                      statistics.median(ratios), quartiles[0], quartiles[2])
+    return alternate(name, lambda: block(ember_side), lambda: block(torch_side), rounds,
+                     warmup)
 
 
 def machine_line() -> str:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import ember
 from ember.datasets import MNIST
 from ember.models import LeNet5
 from ember.optim.lr_scheduler import StepLR
-from ember.training import LambdaCallback
+from ember.training import EpochTimer
 from ember.utils.data import DataLoader, TensorDataset
 from ember.viz import plot_feature_maps, plot_filters, plot_history
 
@@ -57,18 +56,6 @@ def normalised_images(dataset: MNIST, limit: int | None = None) -> TensorDataset
     return TensorDataset(x, labels)
 
 
-def epoch_timer(seconds: list) -> LambdaCallback:
-    """A callback appending each epoch's wall time (training only) to `seconds`."""
-    started = []
-
-    def on_epoch_begin(epoch: int, logs: dict) -> None:
-        started.append(time.perf_counter())
-
-    def on_epoch_end(epoch: int, logs: dict) -> None:
-        seconds.append(time.perf_counter() - started[-1])
-    return LambdaCallback(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end)
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads is not None:
@@ -85,9 +72,10 @@ def main(argv=None) -> dict:
     print(f"MNIST: {len(train)} training and {len(test)} test images; LeNet-5 "
           f"({parameters:,} parameters); Adam lr {args.lr}, StepLR (x0.5 every 3 epochs), "
           f"batch {args.batch_size}, {args.epochs} epochs, seed {args.seed}")
-    epoch_seconds: list[float] = []
+    timer = EpochTimer()
     history = ember.fit(model, loader, "cross_entropy", optimizer, epochs=args.epochs,
-                        scheduler=scheduler, verbose=2, callbacks=[epoch_timer(epoch_seconds)])
+                        scheduler=scheduler, verbose=2, callbacks=[timer])
+    epoch_seconds = timer.seconds
     results = ember.evaluate(model, test, "cross_entropy", batch_size=1000)
     mean_epoch = sum(epoch_seconds) / len(epoch_seconds)
     print(f"test accuracy {results['accuracy']:.2%}, test loss {results['loss']:.4f}; "

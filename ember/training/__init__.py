@@ -3,6 +3,7 @@ from ember.training.callbacks import (
                                       Callback,
                                       CSVLogger,
                                       EarlyStopping,
+                                      EpochTimer,
                                       LambdaCallback,
                                       LearningRateScheduler,
                                       ModelCheckpoint,

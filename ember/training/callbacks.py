@@ -6,6 +6,7 @@ import copy
 import csv
 import math
 import os
+import time
 import warnings
 
 _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
@@ -215,6 +216,26 @@ class TerminateOnNaN(Callback):
             self.trainer.log(f"TerminateOnNaN: the loss became {loss} at batch {step} of "
                              f"epoch {self.trainer.epoch}; stopping")
             self.trainer.stop_training = True
+
+
+class EpochTimer(Callback):
+    """Records the wall time of each epoch (training and validation), in seconds.
+
+    Example:
+        >>> timer = EpochTimer()
+        >>> ember.fit(model, train, "cross_entropy", optimizer, epochs=3, callbacks=[timer])
+        >>> timer.seconds            # three numbers
+    """
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.seconds.append(time.perf_counter() - self._started)
 
 
 class CSVLogger(Callback):

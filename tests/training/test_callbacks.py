@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import types
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from ember.training import (
     Callback,
     CSVLogger,
     EarlyStopping,
+    EpochTimer,
     LambdaCallback,
     LearningRateScheduler,
     ModelCheckpoint,
@@ -358,3 +360,14 @@ def test_lambda_callback_calls_each_given_hook():
     assert counts["train_begin"] == counts["train_end"] == 1
     assert counts["batch_begin"] == 3 * 3
     assert counts["epoch_end"] == [(e + 1, round(v, 12)) for e, v in enumerate(history["loss"])]
+
+
+def test_epoch_timer_records_one_positive_time_per_epoch_run(monkeypatch):
+    ticks = iter(range(0, 100, 7))                   # a clock only the timer reads
+    monkeypatch.setattr("ember.training.callbacks.time",
+                        types.SimpleNamespace(perf_counter=lambda: next(ticks)))
+    timer = EpochTimer()
+    stop_after_two = LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(
+        timer.trainer, "stop_training", epoch == 2))
+    run([timer, stop_after_two], epochs=5)
+    assert timer.seconds == [7, 7]                   # each epoch: begin tick, end tick
