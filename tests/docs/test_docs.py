@@ -36,7 +36,8 @@ DOCS = REPO / "docs"
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 PAGES = ("index.md", "getting-started.md", "tensors-and-autograd.md", "building-networks.md",
-         "training.md", "data.md", "saving-and-resuming.md", "pytorch-users.md")
+         "training.md", "data.md", "convolutional-networks.md", "recurrent-networks.md",
+         "saving-and-resuming.md", "pytorch-users.md")
 RUN_LANGUAGES = ("python",)
 QUIET_LANGUAGES = ("text", "sh")
 FENCE = re.compile(r"^```(\S*)\s*$")
