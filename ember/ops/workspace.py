@@ -85,7 +85,7 @@ def reuse_freed_memory(enabled: bool = True) -> bool:
     Why: every step of training frees its activations and makes them again. By default
     glibc maps arrays over 128 KiB in fresh from the operating system and unmaps them when
     freed (or trims the heap), so each new array pays a page fault per 4 KiB as it is
-    first written: 30% of a LeNet training step on 2 cores (9.4 -> 6.4 ms per step with
+    first written: 30% of a LeNet training step on one core (9.4 -> 6.4 ms per step with
     this on; a ReLU's forward 0.69 -> 0.15 ms). With it on, arrays up to 64 MiB come from
     the heap and up to 256 MiB of freed memory is kept for reuse. The peak memory of a
     run does not grow; what the process holds after its peak does.
@@ -95,7 +95,7 @@ def reuse_freed_memory(enabled: bool = True) -> bool:
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt         # the C library the process runs on
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):    # no mallopt (macOS), no CDLL(None)
         return False
     settings = _REUSE if enabled else _GLIBC_DEFAULTS
     return all(mallopt(option, value) == 1 for option, value in settings.items())
