@@ -14,20 +14,15 @@ feature_maps.png to --out.
 from __future__ import annotations
 
 import argparse
-import os
 
 import ember
 from ember.datasets import FashionMNIST
 from ember.models import SmallVGG
 from ember.optim.lr_scheduler import StepLR
-from ember.training import EpochTimer
-from ember.utils.data import DataLoader, TensorDataset
-from ember.viz import plot_feature_maps, plot_filters, plot_history
+from image_training import normalised_images, plot_cnn, shared_dataset, train_and_test
 
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
-# the offline datasets live beside the repository, in ../shared/datasets
-DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
-                            "shared", "datasets", "fashion-mnist")
+DEFAULT_DATA = shared_dataset("fashion-mnist")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,50 +49,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def normalised_images(dataset: FashionMNIST, limit: int | None = None) -> TensorDataset:
-    """(N, 1, 28, 28) float32 images with about zero mean and unit std, and the labels."""
-    images, labels = dataset.data[:limit], dataset.targets[:limit]
-    x = (images.float().reshape(-1, 1, 28, 28) / 255 - FASHION_MEAN) / FASHION_STD
-    return TensorDataset(x, labels)
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads is not None:
         ember.set_num_threads(args.threads)
     ember.manual_seed(args.seed)
-    train = normalised_images(FashionMNIST(args.data, train=True), args.subset)
-    test = normalised_images(FashionMNIST(args.data, train=False), args.test_subset)
+    images = (FASHION_MEAN, FASHION_STD, (1, 28, 28))
+    train = normalised_images(FashionMNIST(args.data, train=True), *images, args.subset)
+    test = normalised_images(FashionMNIST(args.data, train=False), *images, args.test_subset)
     model = SmallVGG((1, 28, 28), 10, channels=args.channels, hidden=args.hidden,
                      dropout=args.dropout)
     optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = StepLR(optimizer, step_size=args.lr_step, gamma=0.5)
-    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True)
     parameters = sum(p.numel() for p in model.parameters())
-
     print(f"Fashion-MNIST: {len(train)} training and {len(test)} test images; SmallVGG, "
           f"channels {args.channels}, FC {args.hidden}, dropout {args.dropout} "
           f"({parameters:,} parameters); Adam lr {args.lr}, StepLR (x0.5 every "
           f"{args.lr_step} epochs), batch {args.batch_size}, {args.epochs} epochs, "
           f"seed {args.seed}")
-    timer = EpochTimer()
-    history = ember.fit(model, loader, "cross_entropy", optimizer, epochs=args.epochs,
-                        scheduler=scheduler, verbose=2, callbacks=[timer])
-    epoch_seconds = timer.seconds
-    results = ember.evaluate(model, test, "cross_entropy", batch_size=1000)
-    mean_epoch = sum(epoch_seconds) / len(epoch_seconds)
-    print(f"test accuracy {results['accuracy']:.2%}, test loss {results['loss']:.4f}; "
-          f"{mean_epoch:.1f} s per epoch on average ({sum(epoch_seconds):.0f} s in all)")
-
-    os.makedirs(args.out, exist_ok=True)
-    paths = {name: os.path.join(args.out, f"{name}.png")
-             for name in ("history", "filters", "feature_maps")}
-    plot_history(history, paths["history"], title="SmallVGG on Fashion-MNIST")
-    plot_filters(model, paths["filters"], title="the first layer's 3x3 filters")
-    item, label = test[0]
-    plot_feature_maps(model, item, "features.2", paths["feature_maps"],
-                      title=f"test item 0 (class {label.item()}) after conv-BN-ReLU 1")
-    print(f"plots: {', '.join(paths.values())}")
+    history, results, epoch_seconds = train_and_test(model, train, test, optimizer,
+                                                     scheduler, args)
+    paths = plot_cnn(model, history, test, args.out, "SmallVGG on Fashion-MNIST",
+                     "the first layer's 3x3 filters", "features.2",
+                     "test item 0 (class {label}) after conv-BN-ReLU 1")
     return {"test_accuracy": results["accuracy"], "epoch_seconds": epoch_seconds,
             "plots": paths}
 

@@ -18,14 +18,11 @@ import ember
 import ember.nn as nn
 from ember.datasets import MNIST
 from ember.optim.lr_scheduler import StepLR
-from ember.training import EpochTimer
-from ember.utils.data import DataLoader, TensorDataset
 from ember.viz import plot_history
+from image_training import normalised_images, shared_dataset, train_and_test
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
-# the offline datasets live beside the repository, in ../shared/datasets
-DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
-                            "shared", "datasets", "mnist")
+DEFAULT_DATA = shared_dataset("mnist")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,39 +41,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def flat_normalised(dataset: MNIST, limit: int | None = None) -> TensorDataset:
-    """(N, 784) float32 pixels with zero mean and unit std over MNIST, and the labels."""
-    images, labels = dataset.data[:limit], dataset.targets[:limit]
-    x = (images.float().reshape(-1, 28 * 28) / 255 - MNIST_MEAN) / MNIST_STD
-    return TensorDataset(x, labels)
-
-
 def main(argv=None) -> dict:
     args = parse_args(argv)
     ember.manual_seed(args.seed)
-    train = flat_normalised(MNIST(args.data, train=True), args.subset)
-    test = flat_normalised(MNIST(args.data, train=False))
+    train = normalised_images(MNIST(args.data, train=True), MNIST_MEAN, MNIST_STD, (784,),
+                              args.subset)
+    test = normalised_images(MNIST(args.data, train=False), MNIST_MEAN, MNIST_STD, (784,))
     model = nn.Sequential(
         nn.Linear(784, 512), nn.ReLU(), nn.Dropout(args.dropout),
         nn.Linear(512, 256), nn.ReLU(), nn.Dropout(args.dropout),
         nn.Linear(256, 10))
     optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = StepLR(optimizer, step_size=3, gamma=0.5)
-    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True)
     parameters = sum(p.numel() for p in model.parameters())
-
     print(f"MNIST: {len(train)} training and {len(test)} test images; MLP 784-512-256-10 "
           f"({parameters:,} parameters), dropout {args.dropout}; Adam lr {args.lr}, StepLR "
           f"(x0.5 every 3 epochs), batch {args.batch_size}, {args.epochs} epochs")
-    timer = EpochTimer()
-    history = ember.fit(model, loader, "cross_entropy", optimizer, epochs=args.epochs,
-                        scheduler=scheduler, verbose=2, callbacks=[timer])
-    epoch_seconds = timer.seconds
-    results = ember.evaluate(model, test, "cross_entropy")
-    mean_epoch = sum(epoch_seconds) / len(epoch_seconds)
-    print(f"test accuracy {results['accuracy']:.2%}, test loss {results['loss']:.4f}; "
-          f"{mean_epoch:.1f} s per epoch on average ({sum(epoch_seconds):.0f} s in all)")
-
+    history, results, epoch_seconds = train_and_test(model, train, test, optimizer,
+                                                     scheduler, args)
     os.makedirs(args.out, exist_ok=True)
     curves = os.path.join(args.out, "history.png")
     plot_history(history, curves, title="MLP 784-512-256-10 on MNIST")

@@ -9,6 +9,7 @@ import pytest
 import ember
 from tests.examples.conftest import EXAMPLES
 from tests.examples.test_pytorch_script import as_pytorch, framework_block
+from tests.examples.test_pytorch_script import run_script as run_any_script
 
 SCRIPT = EXAMPLES / "pytorch_mnist_cnn.py"
 
@@ -81,10 +82,7 @@ def test_mnist1d_cnn_equals_pytorchs_with_the_same_weights(example, torch):
 
 
 def run_script(source: str, argv: list[str]) -> tuple[float, dict]:
-    """Execute the script's source as a module (not as __main__) and call main(argv)."""
-    namespace = {"__name__": "pytorch_mnist_cnn_under_test", "__file__": str(SCRIPT)}
-    exec(compile(source, str(SCRIPT), "exec"), namespace)
-    return namespace["main"](argv), namespace
+    return run_any_script(source, argv, SCRIPT)
 
 
 def test_only_the_framework_imports_name_ember_in_the_cnn_script():

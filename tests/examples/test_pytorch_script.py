@@ -29,10 +29,10 @@ def as_pytorch(source: str) -> str:
     return before + imports + after
 
 
-def run_script(source: str, argv: list[str]) -> tuple[float, dict]:
-    """Execute the script's source as a module (not as __main__) and call main(argv)."""
-    namespace = {"__name__": "pytorch_mnist_mlp_under_test", "__file__": str(SCRIPT)}
-    exec(compile(source, str(SCRIPT), "exec"), namespace)
+def run_script(source: str, argv: list[str], script=SCRIPT) -> tuple[float, dict]:
+    """Execute a script's source as a module (not as __main__) and call main(argv)."""
+    namespace = {"__name__": f"{script.stem}_under_test", "__file__": str(script)}
+    exec(compile(source, str(script), "exec"), namespace)
     return namespace["main"](argv), namespace
 
 
