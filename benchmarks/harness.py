@@ -119,13 +119,15 @@ def compare_processes(name: str, ember_side: TimedProcess, torch_side: TimedProc
                      warmup)
 
 
-def machine_line() -> str:
+def machine_line(threads: int | None = None) -> str:
+    """The machine and versions; `threads`: what PyTorch is pinned to (default: its own
+    setting in this process)."""
     import numpy
     import torch
 
     return (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, NumPy {numpy.__version__}, PyTorch "
-            f"{torch.__version__} ({torch.get_num_threads()} threads); "
+            f"{torch.__version__} ({threads or torch.get_num_threads()} threads); "
             f"{time.strftime('%Y-%m-%d')}.")
 
 

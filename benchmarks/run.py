@@ -3,7 +3,7 @@
     make bench                     (all workloads, training and inference, and memory)
     python benchmarks/run.py W1 W5 (some of them)
 
-A workload whose layers ember does not have yet is reported as skipped.
+Each library builds and times the workload in a process of its own (timer_process.py).
 """
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import os
 import subprocess
 import sys
 
-import ember
-from harness import (TimedProcess, compare_processes, machine_line, markdown_table,
-                     pin_torch_threads, write_results)
+from harness import (TimedProcess, blas_threads, compare_processes, machine_line,
+                     markdown_table, write_results)
 from workloads import WORKLOADS
 
 MEMORY_STEPS = 5
@@ -64,16 +63,11 @@ def _ratio(ours: dict, theirs: dict, key: str) -> str:
 
 
 def main(selected: list[str]) -> None:
-    torch, threads = pin_torch_threads()
+    threads = blas_threads()
     training, inference, notes = [], [], []
     for workload in WORKLOADS:
         short = workload.name.split()[0]
         if selected and short not in selected:
-            continue
-        try:
-            workload.build(ember)
-        except (AttributeError, NotImplementedError) as exc:
-            notes.append(f"- {workload.name}: skipped (ember lacks it: {exc})")
             continue
         label = f"{workload.name} ({workload.description})"
         ours = TimedProcess("ember", workload.name, threads)
@@ -96,7 +90,7 @@ def main(selected: list[str]) -> None:
                          "model and data, i.e. what training adds); ratio of peaks "
                          f"{_ratio(ours, theirs, 'peak')}, of growths "
                          f"{_ratio(ours, theirs, 'growth')}")
-    text = f"# ember vs PyTorch: the workloads of issue 6\n\n{machine_line()}\n\n"
+    text = f"# ember vs PyTorch: the workloads of issue 6\n\n{machine_line(threads)}\n\n"
     text += markdown_table("Training step", training, level=2, machine=False)
     text += "\n" + markdown_table("Inference (autograd off)", inference, level=2,
                                   machine=False)

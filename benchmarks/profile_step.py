@@ -1,7 +1,8 @@
-"""Where a W2/W3 training step spends its time: each primitive's forward and backward (and
-the convolution backward's three parts) timed with perf_counter inside the real step.
+"""Where an ember training (or inference) step of the workloads spends its time: each
+primitive's forward and backward, the optimizer's step and zero_grad, and the parts of a
+convolution, timed with perf_counter inside the real step.
 
-    python benchmarks/profile_conv.py W2 [W3 ...] [--steps 20] [--infer] [--cpu] [--serial]
+    python benchmarks/profile_step.py W2 [W3 W4 ...] [--steps 20] [--infer] [--cpu] [--serial]
 
 The rest of the step (the engine's bookkeeping, zero_grad, Python around the ops) is
 reported as "other". Wrapping adds a few microseconds per call. Parts that run on the
@@ -53,8 +54,9 @@ def instrument() -> None:
             cls.backward = timed(f"{name} bwd", cls.__dict__["backward"])
     for part in CONV_PARTS:
         setattr(conv_ops, part, timed(f"  conv.{part}", getattr(conv_ops, part)))
-    step = ember.optim.SGD.step
-    ember.optim.SGD.step = timed("SGD.step", step)
+    optimizer = ember.optim.Optimizer
+    optimizer.step = timed("optimizer.step", optimizer.step)
+    optimizer.zero_grad = timed("optimizer.zero_grad", optimizer.zero_grad)
 
 
 def profile(workload, steps: int, infer: bool) -> None:
@@ -62,7 +64,7 @@ def profile(workload, steps: int, infer: bool) -> None:
     fn = infer_step if infer else train_step
     for _ in range(3):
         fn()
-    totals, per_label = [], defaultdict(list)
+    totals, per_label, calls = [], defaultdict(list), {}
     for _ in range(steps):
         TIMES.clear()
         start = CLOCK()
@@ -70,6 +72,7 @@ def profile(workload, steps: int, infer: bool) -> None:
         totals.append(CLOCK() - start)
         for label, values in TIMES.items():
             per_label[label].append(sum(values))
+            calls[label] = len(values)
     total = statistics.median(totals)
     print(f"\n{workload.name} {'inference' if infer else 'training'}: median step "
           f"{1e3 * total:.2f} ms (min {1e3 * min(totals):.2f}) over {steps} steps")
@@ -79,9 +82,9 @@ def profile(workload, steps: int, infer: bool) -> None:
         median = statistics.median(values)
         if not label.startswith("  "):
             accounted += median
-        print(f"  {label:<34} {1e3 * median:8.2f} ms  {100 * median / total:5.1f}%  "
-              f"(min {1e3 * min(values):.2f})")
-    print(f"  {'other (engine, Python, zero_grad)':<34} {1e3 * (total - accounted):8.2f} ms  "
+        print(f"  {label:<34} {calls[label]:4d} calls {1e3 * median:8.2f} ms  "
+              f"{100 * median / total:5.1f}%  (min {1e3 * min(values):.2f})")
+    print(f"  {'other (engine, Python)':<45} {1e3 * (total - accounted):8.2f} ms  "
           f"{100 * (total - accounted) / total:5.1f}%")
 
 
