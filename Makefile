@@ -13,11 +13,12 @@ $(VENV)/.created:
 	touch $@
 
 # training extras: progress bars (tqdm), checkpoints (safetensors), plots (matplotlib)
-$(VENV)/.demo: pyproject.toml $(VENV)/.created
+# setup.py compiles ember's one C kernel (ember/ops/lstm_kernel.c) in the same install
+$(VENV)/.demo: pyproject.toml setup.py ember/ops/lstm_kernel.c $(VENV)/.created
 	$(PIP) install --quiet -e '.[train]'
 	touch $@
 
-$(VENV)/.test: pyproject.toml $(VENV)/.created
+$(VENV)/.test: pyproject.toml setup.py ember/ops/lstm_kernel.c $(VENV)/.created
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 
@@ -31,7 +32,7 @@ demo: $(VENV)/.demo
 	@echo "plots: runs/demo-spirals/decision_boundary.png, runs/*/history.png"
 
 test: $(VENV)/.test
-	EMBER_REQUIRE_TORCH=1 $(PY) -m pytest -q
+	EMBER_REQUIRE_TORCH=1 EMBER_REQUIRE_KERNELS=1 $(PY) -m pytest -q
 
 bench: $(VENV)/.test
 	cd benchmarks && ../$(PY) overhead.py && ../$(PY) run.py

@@ -4,6 +4,7 @@ a layer or a cell through these classes."""
 from __future__ import annotations
 
 from ember.backend import get_array_module
+from ember.ops.compiled import lstm_kernel
 
 # The arrays of one step over n sequences, hidden size H, G = gates * H, PyTorch's gate order:
 #   gates         (n, G)  in: the input's share of the pre-activations, x W_ih^T + b_ih
@@ -57,7 +58,9 @@ class LSTMGates:
     c' = f * c + i * g,  h' = o * tanh(c').
 
     All four activations come from one sigmoid over the whole (n, 4H) block, as
-    tanh(a) = 2 sigma(2 a) - 1: fewer, larger array operations.
+    tanh(a) = 2 sigma(2 a) - 1: fewer, larger array operations. For float32 NumPy arrays,
+    the compiled kernel (ember/ops/lstm_kernel.c, the same formulas) does the step in one
+    pass where it is built: about 10x faster than the dozen NumPy calls below.
     """
 
     has_cell_state = True
@@ -66,6 +69,7 @@ class LSTMGates:
     def __init__(self, batch: int, hidden: int, dtype, xp) -> None:
         self.hidden = hidden
         self.scratch = xp.empty((batch, 4 * hidden), dtype=dtype)
+        self.kernel = lstm_kernel(dtype, xp)
 
     @staticmethod
     def input_bias(bias_ih, bias_hh):
@@ -73,6 +77,14 @@ class LSTMGates:
 
     def forward(self, gates, hidden_share, h_prev, c_prev, h_new, c_new, kept, bias_hh):
         xp = get_array_module(gates)
+        if self.kernel is not None:
+            n, width = gates.shape
+            if hidden_share.T.flags.c_contiguous:     # (W_hh h^T)^T: add it as stored
+                self.kernel.add_transposed(gates, hidden_share.T, n, width, True)
+            else:
+                gates += hidden_share
+            self.kernel.forward(gates, c_prev, c_new, kept, h_new, n, self.hidden)
+            return
         gates += hidden_share
         i, f, g, o = _split(gates, 4)
         g *= 2
@@ -88,6 +100,10 @@ class LSTMGates:
     def backward(self, d_h, d_c, gates, h_prev, c_prev, h_new, kept, d_gates, d_hidden):
         """Given d_h = dL/dh' and d_c = dL/dc' (from later steps), fills d_gates = dL/da
         and turns d_c into dL/dc_prev, in place. h_prev reaches h' only through a."""
+        if self.kernel is not None:
+            self.kernel.backward(d_h, d_c, gates, c_prev, kept, d_gates, gates.shape[0],
+                                 self.hidden)
+            return None
         xp = get_array_module(d_h)
         i, f, g, o = _split(gates, 4)
         d_i, d_f, d_g, d_o = _split(d_gates, 4)

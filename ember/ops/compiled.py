@@ -1,0 +1,45 @@
+"""The compiled kernels (C, built by setup.py where the machine has a compiler) and the
+switch that turns them off. Each kernel does what a NumPy function beside it does, and the
+tests hold the two to the same numbers; without the kernels ember runs the NumPy code."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import numpy as np
+
+try:
+    from ember.ops import _lstm_kernel
+except ImportError:               # not built: no compiler when ember was installed
+    _lstm_kernel = None
+
+# EMBER_KERNELS=0 in the environment starts with the NumPy code everywhere
+_enabled = os.environ.get("EMBER_KERNELS", "1") != "0"
+
+
+def lstm_kernel(dtype, xp):
+    """The compiled LSTM step (ember/ops/lstm_kernel.c) where it is built and switched on
+    and the arrays are float32 NumPy arrays; else None (use the NumPy gate math)."""
+    if _enabled and xp is np and np.dtype(dtype) == np.float32:
+        return _lstm_kernel
+    return None
+
+
+def kernels_built() -> bool:
+    """Whether the compiled kernels were built when ember was installed."""
+    return _lstm_kernel is not None
+
+
+@contextmanager
+def use_kernels(enabled: bool):
+    """Switch the compiled kernels on or off inside a `with` block (for comparisons):
+
+        >>> with use_kernels(False):
+        ...     output, (h, c) = lstm(x)        # the NumPy gate math
+    """
+    global _enabled
+    before, _enabled = _enabled, bool(enabled)
+    try:
+        yield
+    finally:
+        _enabled = before
