@@ -98,10 +98,11 @@ def run_backward(roots, seeds, retain_graph: bool = False, inputs=None):
                         input_grad = sum_to_shape(input_grad, data.shape, node)
                     if input_grad.dtype != data.dtype:
                         input_grad = input_grad.astype(data.dtype)
-                    if x._ctx is None:
-                        _add(leaf_grads, x, input_grad)
-                    else:
-                        _add(node_grads, x._ctx, input_grad)
+                    # accumulate: a tensor used in several places gets the sum of their
+                    # gradients (written out here, not called: this runs for every edge)
+                    grads, key = (leaf_grads, x) if x._ctx is None else (node_grads, x._ctx)
+                    previous = grads.get(key)
+                    grads[key] = input_grad if previous is None else previous + input_grad
         if not retain_graph:
             node.release()
 
@@ -128,7 +129,7 @@ def _accumulate_into_leaves(entries, passed_on: set) -> None:
     for _, grad in entries:
         holders[id(grad)] = holders.get(id(grad), 0) + 1
     for leaf, grad in entries:
-        hooked = _run_tensor_hooks(leaf._hooks, grad)
+        hooked = _run_tensor_hooks(leaf._hooks, grad) if leaf._hooks else grad
         if leaf.grad is None:
             shared = (hooked is not grad or grad.base is not None
                       or id(grad) in passed_on or holders[id(grad)] > 1)

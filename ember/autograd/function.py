@@ -30,6 +30,8 @@ from ember.errors import DeviceError, GraphError, ShapeError, broadcast_error
 from ember.grad_mode import _mode
 from ember.tensor import Tensor
 
+_make_tensor = Tensor._make
+
 
 class Function:
     """A differentiable primitive, and the graph node that records one use of it."""
@@ -63,7 +65,7 @@ class Function:
         if ctx.saved is None:
             raise GraphError(_freed_message(ctx))
         for counter, value, array in ctx.versions:
-            if counter[0] != value:
+            if counter[0] != value and _is_saved(array, ctx.saved):
                 raise GraphError(
                     f"{ctx.name()}: a tensor of shape {array.shape} that this op saved for the "
                     f"gradient was modified by an in-place operation (it is at version "
@@ -78,13 +80,17 @@ class Function:
         """Run forward on the inputs' arrays and, if a gradient will be needed, record
         this use as a node of the graph. Inputs that are not Tensors are constants."""
         ctx = cls()
-        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
-        recording = False
-        if _mode.enabled:
-            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
-            if True in needs:
-                recording = True
-                ctx.needs_input_grad = needs
+        arrays, needs = [], []          # one plain loop: this runs for every op
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x._data)
+                needs.append(x._requires_grad)
+            else:
+                arrays.append(x)
+                needs.append(False)
+        recording = True in needs and _mode.enabled
+        if recording:
+            ctx.needs_input_grad = tuple(needs)
         try:
             out = cls.forward(ctx, *arrays, **params)
         except ShapeError:
@@ -93,7 +99,7 @@ class Function:
             raise _explain_failure(ctx, inputs, arrays, exc) from exc
         if type(out) is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)  # NumPy hands back scalars for 0-d results
-        result = Tensor._make(out)
+        result = _make_tensor(out)
         if cls.output_is_view and out.base is not None and \
                 np.may_share_memory(out, arrays[0]):
             result._version = inputs[0]._version
@@ -102,7 +108,7 @@ class Function:
             result._ctx = ctx
             ctx.parents = inputs
             if ctx.saved:
-                ctx.versions = _saved_versions(ctx.saved, inputs, result)
+                ctx.versions = _versions_at_save(ctx.saved, inputs, result)
         return result
 
     # --- graph bookkeeping ---------------------------------------------------------------
@@ -119,27 +125,31 @@ class Function:
         return f"<{type(ctx).__name__}Backward>"
 
 
-def _saved_versions(saved, inputs, result) -> tuple:
-    """(version counter, version now, array) for each input or output that forward saved,
-    itself or as a view of it (a transposed or reshaped input, say)."""
+def _versions_at_save(saved, inputs, result) -> tuple:
+    """(version counter, version now, array) for every input tensor, and for the output when
+    forward saved it. Which inputs forward saved is worked out only if one of them changes
+    (in `saved_tensors`): most never do, and this runs for every recorded op."""
     found = []
-    for x in (*inputs, result):
-        if not isinstance(x, Tensor):
-            continue
-        data = x._data
-        for array in saved:             # most ops save their inputs themselves
-            if array is data:
-                break
-        else:
-            owner = data if data.base is None else data.base
-            for array in saved:
-                base = getattr(array, "base", None)   # saved numbers have no base
-                if base is not None and base is owner:
-                    break
-            else:
-                continue
-        found.append((x._version, x._version[0], data))
+    for x in inputs:
+        if isinstance(x, Tensor):
+            found.append((x._version, x._version[0], x._data))
+    if _is_saved(result._data, saved):
+        found.append((result._version, result._version[0], result._data))
     return tuple(found)
+
+
+def _is_saved(data, saved) -> bool:
+    """Whether forward saved the array `data`, itself or as a view of its memory (a
+    transposed or reshaped input, say)."""
+    for array in saved:             # most ops save their inputs themselves
+        if array is data:
+            return True
+    owner = data if data.base is None else data.base
+    for array in saved:
+        base = getattr(array, "base", None)   # saved numbers have no base
+        if base is not None and base is owner:
+            return True
+    return False
 
 
 def _freed_message(ctx) -> str:

@@ -18,7 +18,7 @@ from ember.grad_mode import is_grad_enabled, no_grad
 from ember.ops import elementwise
 from ember.ops import softmax as softmax_ops
 from ember.ops.arithmetic import clamp, minimum, where
-from ember.ops.elementwise import exp, expm1, log1p, sigmoid, tanh
+from ember.ops.elementwise import Relu, exp, expm1, log1p, sigmoid, tanh
 from ember.ops.operands import normalize_dim
 from ember.ops.shape import chunk
 from ember.ops.special import erfc
@@ -63,8 +63,9 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
         >>> F.relu(ember.tensor([-1.0, 2.0]))
         tensor([0., 2.])
     """
-    _check_tensor("relu", input)
-    result = elementwise.Relu.apply(input)
+    if not isinstance(input, Tensor):       # checked inline: this runs a lot
+        _check_tensor("relu", input)
+    result = Relu.apply(input)
     return _returned(input, result, inplace) if inplace else result
 
 
