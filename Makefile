@@ -13,12 +13,12 @@ $(VENV)/.created:
 	touch $@
 
 # training extras: progress bars (tqdm), checkpoints (safetensors), plots (matplotlib)
-# setup.py compiles ember's one C kernel (ember/ops/lstm_kernel.c) in the same install
-$(VENV)/.demo: pyproject.toml setup.py ember/ops/lstm_kernel.c $(VENV)/.created
+# setup.py compiles ember's C kernels (ember/ops/*_kernel.c) in the same install
+$(VENV)/.demo: pyproject.toml setup.py ember/ops/lstm_kernel.c ember/ops/update_kernel.c $(VENV)/.created
 	$(PIP) install --quiet -e '.[train]'
 	touch $@
 
-$(VENV)/.test: pyproject.toml setup.py ember/ops/lstm_kernel.c $(VENV)/.created
+$(VENV)/.test: pyproject.toml setup.py ember/ops/lstm_kernel.c ember/ops/update_kernel.c $(VENV)/.created
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 

@@ -1,7 +1,8 @@
-"""The one compiled part of ember: the LSTM cell's gate math (ember/ops/lstm_kernel.c).
+"""ember's compiled kernels: the LSTM cell's gate math (ember/ops/lstm_kernel.c) and the
+optimizers' updates (ember/ops/update_kernel.c).
 
-Everything else is in pyproject.toml. The extension is optional: where it cannot be
-built (no C compiler), ember installs without it and runs the same math in NumPy.
+Everything else is in pyproject.toml. The extensions are optional: where they cannot be
+built (no C compiler), ember installs without them and runs the same math in NumPy.
 """
 import sys
 
@@ -10,5 +11,12 @@ from setuptools import Extension, setup
 # -fno-trapping-math lets GCC vectorize the clamps and selects; -fno-math-errno the rest
 flags = [] if sys.platform == "win32" else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
 
-setup(ext_modules=[Extension("ember.ops._lstm_kernel", ["ember/ops/lstm_kernel.c"],
-                             extra_compile_args=flags, optional=True)])
+# the updates round step by step like NumPy (no fused multiply-adds): the same bits
+exact = [] if sys.platform == "win32" else ["-ffp-contract=off"]
+
+setup(ext_modules=[
+    Extension("ember.ops._lstm_kernel", ["ember/ops/lstm_kernel.c"],
+              extra_compile_args=flags, optional=True),
+    Extension("ember.ops._update_kernel", ["ember/ops/update_kernel.c"],
+              extra_compile_args=flags + exact, optional=True),
+])

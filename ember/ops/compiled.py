@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import numpy as np
 
 try:
-    from ember.ops import _lstm_kernel
+    from ember.ops import _lstm_kernel, _update_kernel
 except ImportError:               # not built: no compiler when ember was installed
-    _lstm_kernel = None
+    _lstm_kernel = _update_kernel = None
 
 # EMBER_KERNELS=0 in the environment starts with the NumPy code everywhere
 _enabled = os.environ.get("EMBER_KERNELS", "1") != "0"
@@ -25,9 +25,21 @@ def lstm_kernel(dtype, xp):
     return None
 
 
+def update_kernel(*arrays):
+    """The compiled optimizer updates (ember/ops/update_kernel.c) where they are built and
+    switched on and every array is a C-contiguous float32 NumPy array; else None."""
+    if not _enabled or _update_kernel is None:
+        return None
+    for array in arrays:
+        if type(array) is not np.ndarray or array.dtype != np.float32 \
+                or not array.flags.c_contiguous:
+            return None
+    return _update_kernel
+
+
 def kernels_built() -> bool:
     """Whether the compiled kernels were built when ember was installed."""
-    return _lstm_kernel is not None
+    return _lstm_kernel is not None and _update_kernel is not None
 
 
 @contextmanager

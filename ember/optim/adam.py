@@ -3,6 +3,7 @@ decoupled weight decay)."""
 from __future__ import annotations
 
 from ember.backend import get_array_module
+from ember.ops.compiled import update_kernel
 from ember.optim.optimizer import Optimizer, state_tensor, step_counter
 
 
@@ -68,18 +69,26 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = state_tensor(xp.zeros_like(param))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = state_tensor(xp.zeros_like(param))
-        if group["maximize"]:
-            grad = -grad
         step_count = state["step"]._data
         step_count += 1
         step = float(step_count)
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        kernel = None if group["amsgrad"] else update_kernel(param, grad, exp_avg, exp_avg_sq)
+        if kernel is not None:      # the lines below in one compiled pass, the same bits
+            decoupled = group["decoupled_weight_decay"] and weight_decay != 0
+            kernel.adam(param, grad, exp_avg, exp_avg_sq, lr / (1 - beta1 ** step), 1 - beta1,
+                        beta2, 1 - beta2, eps, (1 - beta2 ** step) ** 0.5,
+                        0 if decoupled else weight_decay,
+                        1 - lr * weight_decay if decoupled else 1, group["maximize"])
+            return
+        if group["maximize"]:
+            grad = -grad
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
                 param *= 1 - lr * weight_decay                       # theta = theta (1 - lr lambda)
             else:
                 grad = grad + weight_decay * param                   # g = g + lambda theta
 
-        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         exp_avg += (1 - beta1) * (grad - exp_avg)                    # m = beta1 m + (1 - beta1) g
         exp_avg_sq *= beta2                                          # v = beta2 v + (1 - beta2) g^2
         exp_avg_sq += (1 - beta2) * grad * grad

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ember.backend import get_array_module
+from ember.ops.compiled import update_kernel
 from ember.optim.optimizer import Optimizer, state_tensor
 
 
@@ -48,6 +49,17 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
         momentum = group["momentum"]
+        buffer = state.get("momentum_buffer")
+        kernel = update_kernel(param, grad, *(() if buffer is None else (buffer._data,)))
+        if kernel is not None:      # the lines below in one compiled pass, the same bits
+            first = momentum != 0 and buffer is None
+            if first:
+                buffer = state_tensor(get_array_module(param).empty_like(param))
+                state["momentum_buffer"] = buffer
+            kernel.sgd(param, grad, None if momentum == 0 else buffer._data, group["lr"],
+                       momentum, 1 - group["dampening"], group["weight_decay"],
+                       group["maximize"], first, group["nesterov"])
+            return
         if group["maximize"]:
             grad = -grad
         if group["weight_decay"] != 0:
