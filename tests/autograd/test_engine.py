@@ -206,6 +206,54 @@ def test_a_seed_gradient_is_not_aliased_by_grad():
     np.testing.assert_array_equal(seed.numpy(), [5.0, 6.0])
 
 
+class PassThrough(Function):
+    """y = x; backward hands the incoming gradient array on as it is."""
+    def forward(ctx, x):
+        return x.copy()
+
+    def backward(ctx, grad):
+        return grad
+
+
+class FreshGradient(Function):
+    """y = 2x; backward makes a new array for dL/dx, the last of which a test can see."""
+    last = None
+
+    def forward(ctx, x):
+        return 2 * x
+
+    def backward(ctx, grad):
+        FreshGradient.last = 2 * np.asarray(grad)    # the one before is freed
+        return FreshGradient.last
+
+
+def test_a_gradient_handed_on_unchanged_is_copied_into_grad():
+    x = leaf(1.0, 2.0)
+    seed = ember.tensor([5.0, 6.0], dtype=ember.float64)
+    PassThrough.apply(x).backward(seed)
+    x.grad.zero_()                       # e.g. clip_grad_norm_ scales .grad in place
+    np.testing.assert_array_equal(seed.numpy(), [5.0, 6.0])
+
+
+def test_a_gradient_a_hook_has_seen_is_copied_into_grad():
+    x, seen = leaf(1.0, 2.0), []
+    y = PassThrough.apply(x)
+    y.register_hook(lambda grad: seen.append(grad))
+    y.sum().backward()
+    x.grad.mul_(3.0)
+    np.testing.assert_array_equal(seen[0].numpy(), [1.0, 1.0])
+
+
+def test_a_fresh_gradient_becomes_grad_without_a_copy():
+    # the arrays handed on along the chain are freed as it goes, and a new array can get a
+    # freed one's id: the fresh gradient of x must not be taken for a handed-on one
+    for _ in range(20):
+        x = leaf(1.0, 2.0, 3.0)
+        FreshGradient.apply(FreshGradient.apply(FreshGradient.apply(x))).sum().backward()
+        assert x.grad._data is FreshGradient.last
+        np.testing.assert_array_equal(x.grad.numpy(), [8.0, 8.0, 8.0])
+
+
 def test_view_gradients_are_copied_into_grad():
     a, b = leaf(1.0, 2.0, 3.0, 4.0), leaf(1.0, 1.0, 1.0, 1.0)
     (a.reshape(2, 2) + b.reshape(2, 2)).sum().backward()
