@@ -13,6 +13,8 @@ try:
 except ImportError:               # not built: no compiler when ember was installed
     _lstm_kernel = _update_kernel = None
 
+_FLOAT32 = np.dtype(np.float32)     # NumPy's one float32 dtype (others fall back to NumPy)
+
 # EMBER_KERNELS=0 in the environment starts with the NumPy code everywhere
 _enabled = os.environ.get("EMBER_KERNELS", "1") != "0"
 
@@ -30,8 +32,8 @@ def update_kernel(*arrays):
     switched on and every array is a C-contiguous float32 NumPy array; else None."""
     if not _enabled or _update_kernel is None:
         return None
-    for array in arrays:
-        if type(array) is not np.ndarray or array.dtype != np.float32 \
+    for array in arrays:           # (runs for every parameter at every step: kept lean)
+        if array.__class__ is not np.ndarray or array.dtype is not _FLOAT32 \
                 or not array.flags.c_contiguous:
             return None
     return _update_kernel
