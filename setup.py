@@ -1,5 +1,5 @@
-"""ember's compiled kernels: the LSTM cell's gate math (ember/ops/lstm_kernel.c) and the
-optimizers' updates (ember/ops/update_kernel.c).
+"""ember's compiled kernels: the LSTM cell's gate math (ember/ops/lstm_kernel.c), the
+optimizers' updates (ember/ops/update_kernel.c) and col2im's scatter (ember/ops/conv_kernel.c).
 
 Everything else is in pyproject.toml. The extensions are optional: where they cannot be
 built (no C compiler), ember installs without them and runs the same math in NumPy.
@@ -18,5 +18,7 @@ setup(ext_modules=[
     Extension("ember.ops._lstm_kernel", ["ember/ops/lstm_kernel.c"],
               extra_compile_args=flags, optional=True),
     Extension("ember.ops._update_kernel", ["ember/ops/update_kernel.c"],
+              extra_compile_args=flags + exact, optional=True),
+    Extension("ember.ops._conv_kernel", ["ember/ops/conv_kernel.c"],
               extra_compile_args=flags + exact, optional=True),
 ])

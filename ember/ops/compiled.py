@@ -9,9 +9,9 @@ from contextlib import contextmanager
 import numpy as np
 
 try:
-    from ember.ops import _lstm_kernel, _update_kernel
+    from ember.ops import _conv_kernel, _lstm_kernel, _update_kernel
 except ImportError:               # not built: no compiler when ember was installed
-    _lstm_kernel = _update_kernel = None
+    _conv_kernel = _lstm_kernel = _update_kernel = None
 
 _FLOAT32 = np.dtype(np.float32)     # NumPy's one float32 dtype (others fall back to NumPy)
 
@@ -24,6 +24,14 @@ def lstm_kernel(dtype, xp):
     and the arrays are float32 NumPy arrays; else None (use the NumPy gate math)."""
     if _enabled and xp is np and np.dtype(dtype) == np.float32:
         return _lstm_kernel
+    return None
+
+
+def conv_kernel(dtype, xp):
+    """The compiled col2im scatter (ember/ops/conv_kernel.c) where it is built and switched
+    on and the arrays are float32 or float64 NumPy arrays; else None."""
+    if _enabled and xp is np and np.dtype(dtype) in (np.float32, np.float64):
+        return _conv_kernel
     return None
 
 
@@ -41,7 +49,7 @@ def update_kernel(*arrays):
 
 def kernels_built() -> bool:
     """Whether the compiled kernels were built when ember was installed."""
-    return _lstm_kernel is not None and _update_kernel is not None
+    return all(kernel is not None for kernel in (_conv_kernel, _lstm_kernel, _update_kernel))
 
 
 @contextmanager

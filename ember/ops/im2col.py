@@ -12,6 +12,7 @@ reads the memory in its own order, so that it copies long contiguous runs:
 from __future__ import annotations
 
 from ember.backend import get_array_module
+from ember.ops.compiled import conv_kernel
 from ember.ops.conv_geometry import Geometry
 from ember.ops.workspace import scratch
 
@@ -98,9 +99,22 @@ def col2im(grad_last, weight, geometry: Geometry, groups: int, out):
     (N, OH, OW, O), for any stride: the adjoint of im2col applied to dL/dcolumns =
     dY_g W_g. One batched product gives, per kernel offset (i, j), the contiguous slab
     dY_g @ W_g[:, :, i, j] (in scratch memory); each slab is added to the input pixels
-    that offset read (pixels shared by overlapping windows receive the sum)."""
+    that offset read (pixels shared by overlapping windows receive the sum).
+
+    Where the compiled kernel is built (ember/ops/conv_kernel.c) and there is one group:
+    dL/dcolumns = dY W in one product, in im2col's (kh, kw, c) column order, scattered onto
+    the pixels in C (2.3x faster for LeNet's second convolution: the per-offset products
+    have only C columns each, and the strided adds are many short runs)."""
     xp = get_array_module(grad_last)
     n, oh, ow, out_channels = grad_last.shape
+    kernel = conv_kernel(grad_last.dtype, xp) if groups == 1 else None
+    if kernel is not None and out.flags.c_contiguous:
+        matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)       # (O, KH*KW*C)
+        columns = scratch(xp, (n * oh * ow, matrix.shape[1]), grad_last.dtype, "column_grads")
+        xp.matmul(grad_last.reshape(-1, out_channels), matrix, out=columns)
+        kernel.col2im(out, columns, geometry.kernel, geometry.stride, geometry.dilation,
+                      geometry.output_size)
+        return
     per_group, (kh, kw) = weight.shape[1], geometry.kernel
     grad_rows = grad_last.reshape(-1, groups, out_channels // groups).transpose(1, 0, 2)
     per_offset = weight.reshape(groups, out_channels // groups, per_group, kh, kw)
