@@ -105,6 +105,10 @@ def convolve_weight_grad(padded, grad_rows, weight_shape: tuple, geometry: Geome
     def block_weight_grad(block):
         columns = im2col(padded[block], geometry, groups, ones=with_bias)
         block_rows = grad_rows[block.start * rows_per_image:block.stop * rows_per_image]
+        if groups == 1:
+            # (columns^T dY)^T: OpenBLAS is 1.5x faster this way round when im2col made
+            # the columns as planes (K, M), and as fast otherwise
+            return xp.matmul(columns[0].T, block_rows).T[None]
         # (G, O/G, M) @ (G, M, K): one product per group
         by_group = block_rows.reshape(-1, groups, out_channels // groups).transpose(1, 2, 0)
         return by_group @ columns
