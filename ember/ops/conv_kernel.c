@@ -1,8 +1,10 @@
-/* col2im's scatter, compiled: the adjoint of im2col (ember/ops/im2col.py), which adds each
- * window's column back onto the input pixels it was read from. The NumPy code in im2col.py
- * (col2im: a product and a strided add per kernel offset) stays the reference and the path
- * for grouped convolutions; the tests compare the two. Built by setup.py as
- * ember.ops._conv_kernel; float32 and float64.
+/* Two convolution kernels, compiled, float32 and float64; built by setup.py as
+ * ember.ops._conv_kernel. The NumPy code they replace stays the reference and the path
+ * for everything they don't cover; the tests compare the two.
+ *
+ * 1. col2im's scatter: the adjoint of im2col (ember/ops/im2col.py), which adds each
+ * window's column back onto the input pixels it was read from (NumPy: a product and a
+ * strided add per kernel offset).
  *
  * columns (M, KH*KW*C), row m = (n, oh, ow) in (i, j, c) order: dL/d(window m), i.e.
  * dL/dY_m W (one matrix product for all offsets). For every m and kernel offset (i, j):
@@ -11,6 +13,11 @@
  * KW*C values land on adjacent memory: one run of additions per (m, i).
  */
 #define PY_SSIZE_T_CLEAN
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SIMD_VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SIMD_VERSIONS
+#endif
 #include <Python.h>
 #include <string.h>
 
@@ -92,13 +99,165 @@ static PyObject *py_col2im(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* 2. A stride-1 convolution with few weights (a network's first layer: 1 or 3 input
+ * channels, a few outputs), where im2col would copy every pixel KH*KW times to feed a
+ * product only O columns wide. Each input channel is a plane of rows Wp apart; output
+ * position (oh, ow) of an image is taken at p = oh*Wp + ow of a "full-width" row-major
+ * array of length L = (OH - 1)*Wp + OW (positions with ow >= OW are computed and thrown
+ * away), so that kernel offset (i, j) of channel c reads the plane from i*DH*Wp + j*DW on:
+ * one long unit-stride loop per (output channel, offset, channel):
+ *   y_o[p]   += W[o, k] x_c[p + i*DH*Wp + j*DW]            k = (i*KW + j)*C + c
+ *   dW[o, k] += sum over p of dY_o[p] x_c[p + i*DH*Wp + j*DW]   (dY_o zero where ow >= OW)
+ *   db[o]    += sum of dY_o
+ * W is (O, K [+ 1]), the bias last when there is one; y and dY are (N, OH, OW, O). */
+#define DIRECT(T)                                                                           \
+    static inline __attribute__((always_inline)) T dot_##T(const T *restrict a,            \
+                                                            const T *restrict b, Py_ssize_t n) \
+    {                                                                                       \
+        T part[16] = {0}, total = 0;          /* 16 running sums: a vectorizable order */   \
+        Py_ssize_t k = 0;                                                                   \
+        for (; k + 16 <= n; k += 16)                                                        \
+            for (int l = 0; l < 16; l++) part[l] += a[k + l] * b[k + l];                    \
+        for (; k < n; k++) total += a[k] * b[k];                                            \
+        for (int l = 0; l < 16; l++) total += part[l];                                      \
+        return total;                                                                       \
+    }                                                                                       \
+    SIMD_VERSIONS static void direct_##T(const char *x, const Py_ssize_t *sx, T *w, T *y,  \
+                                         const Py_ssize_t *g, Py_ssize_t n, Py_ssize_t c,  \
+                                         Py_ssize_t o, int bias, int gradient, T *full)     \
+    {                                                                                       \
+        const Py_ssize_t kh = g[0], kw = g[1], dh = g[4], dw = g[5], oh = g[6], ow = g[7];  \
+        const Py_ssize_t wp = g[2], width = kh * kw * c + bias;     /* g[2]: the row pitch */ \
+        const Py_ssize_t length = (oh - 1) * wp + ow;                                       \
+        for (Py_ssize_t b = 0; b < n; b++) {                                                \
+            T *rows = y + b * oh * ow * o;             /* this image's (OH, OW, O) */       \
+            for (Py_ssize_t q = 0; q < o; q++) {       /* full_q = b_q, or dY_q */          \
+                T *f = full + q * length;                                                   \
+                for (Py_ssize_t p = 0; p < length; p++)                                     \
+                    f[p] = gradient ? (T)0 : (bias ? w[q * width + width - 1] : (T)0);      \
+                if (gradient)                                                               \
+                    for (Py_ssize_t r = 0; r < oh; r++)                                     \
+                        for (Py_ssize_t col = 0; col < ow; col++)                           \
+                            f[r * wp + col] = rows[(r * ow + col) * o + q];                 \
+            }                                                                               \
+            for (Py_ssize_t i = 0; i < kh; i++)                                             \
+                for (Py_ssize_t j = 0; j < kw; j++)                                         \
+                    for (Py_ssize_t ch = 0; ch < c; ch++) {                                 \
+                        const T *restrict plane = (const T *)(x + b * sx[0] + ch * sx[3])   \
+                                                  + i * dh * wp + j * dw;                   \
+                        Py_ssize_t k = (i * kw + j) * c + ch;                               \
+                        for (Py_ssize_t q = 0; q < o; q++) {                                \
+                            T *restrict f = full + q * length;                              \
+                            if (gradient) {                                                 \
+                                w[q * width + k] += dot_##T(f, plane, length);              \
+                            } else {                                                        \
+                                const T weight = w[q * width + k];                          \
+                                for (Py_ssize_t p = 0; p < length; p++)                     \
+                                    f[p] += weight * plane[p];                              \
+                            }                                                               \
+                        }                                                                   \
+                    }                                                                       \
+            for (Py_ssize_t q = 0; q < o; q++) {                                            \
+                const T *f = full + q * length;                                             \
+                if (gradient) {                                                             \
+                    if (bias) {                                                             \
+                        T total = 0;                                                        \
+                        for (Py_ssize_t p = 0; p < oh * ow; p++) total += rows[p * o + q];  \
+                        w[q * width + width - 1] += total;                                  \
+                    }                                                                       \
+                } else {                                                                    \
+                    for (Py_ssize_t r = 0; r < oh; r++)                                     \
+                        for (Py_ssize_t col = 0; col < ow; col++)                           \
+                            rows[(r * ow + col) * o + q] = f[r * wp + col];                 \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+DIRECT(float)
+DIRECT(double)
+
+/* direct(x, weights, y, kernel, dilation, output_size, bias, gradient): with gradient
+ * false, y (N, OH, OW, O) = the stride-1 convolution of x (N, Hp, Wp, C) (+ b); with
+ * gradient true, weights += dL/dW (and dL/db) given dY = y. */
+static PyObject *py_direct(PyObject *self, PyObject *args)
+{
+    PyObject *o[3];
+    Py_ssize_t g[8] = {0, 0, 1, 1, 0, 0, 0, 0};
+    int bias, gradient;
+    if (!PyArg_ParseTuple(args, "OOO(nn)(nn)(nn)pp:direct", &o[0], &o[1], &o[2], &g[0], &g[1],
+                          &g[4], &g[5], &g[6], &g[7], &bias, &gradient))
+        return NULL;
+    Py_buffer x, w, y;
+    if (PyObject_GetBuffer(o[0], &x, PyBUF_RECORDS_RO) < 0) return NULL;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_STRIDES;
+    if (PyObject_GetBuffer(o[1], &w, flags | (gradient ? PyBUF_WRITABLE : 0)) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(o[2], &y, flags | (gradient ? 0 : PyBUF_WRITABLE)) < 0) {
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&w);
+        return NULL;
+    }
+    const char *problem = NULL;
+    Py_ssize_t n = 0, c = 0, out = 0, length = 0;
+    if (x.ndim != 4 || w.ndim != 2 || y.ndim != 4) {
+        problem = "x must be (N, Hp, Wp, C), the weights (O, K [+ 1]) and y (N, OH, OW, O)";
+    } else if (strcmp(x.format, w.format) != 0 || strcmp(x.format, y.format) != 0
+               || (strcmp(x.format, "f") != 0 && strcmp(x.format, "d") != 0)) {
+        problem = "x, the weights and y must all be float32 or all float64";
+    } else {
+        n = x.shape[0], c = x.shape[3], out = w.shape[0];
+        g[2] = x.shape[2];                  /* rows are Wp values apart */
+        length = (g[6] - 1) * g[2] + g[7];
+        if ((x.shape[2] > 1 && x.strides[2] != x.itemsize)
+            || (x.shape[1] > 1 && x.strides[1] != x.shape[2] * x.itemsize)
+            || x.strides[0] % x.itemsize || x.strides[3] % x.itemsize)
+            problem = "x's rows must be whole, adjacent rows of adjacent values (NCHW memory)";
+        else if (g[0] < 1 || g[1] < 1 || g[6] < 1 || g[7] < 1
+                 || g[6] - 1 + (g[0] - 1) * g[4] >= x.shape[1]
+                 || g[7] - 1 + (g[1] - 1) * g[5] >= x.shape[2])
+            problem = "the windows reach outside x";
+        else if (w.shape[1] != g[0] * g[1] * c + (bias ? 1 : 0))
+            problem = "the weights must be (O, KH*KW*C [+ 1 with a bias])";
+        else if (y.shape[0] != n || y.shape[1] != g[6] || y.shape[2] != g[7] || y.shape[3] != out)
+            problem = "y must be (N, OH, OW, O)";
+    }
+    if (problem != NULL) {
+        PyErr_Format(PyExc_ValueError, "direct convolution kernel: %s", problem);
+        PyBuffer_Release(&x); PyBuffer_Release(&w); PyBuffer_Release(&y);
+        return NULL;
+    }
+    void *full = PyMem_RawMalloc((size_t)(out * length) * (size_t)x.itemsize);
+    if (full == NULL) {
+        PyBuffer_Release(&x); PyBuffer_Release(&w); PyBuffer_Release(&y);
+        return PyErr_NoMemory();
+    }
+    int single = strcmp(x.format, "f") == 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (single)
+        direct_float(x.buf, x.strides, w.buf, y.buf, g, n, c, out, bias, gradient, full);
+    else
+        direct_double(x.buf, x.strides, w.buf, y.buf, g, n, c, out, bias, gradient, full);
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(full);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&y);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"col2im", py_col2im, METH_VARARGS,
      "col2im(dx, columns, kernel, stride, dilation, output_size): dx += the columns "
      "scattered back onto the pixels their windows read"},
+    {"direct", py_direct, METH_VARARGS,
+     "direct(x, weights, y, kernel, dilation, output_size, bias, gradient): a stride-1 "
+     "convolution with few weights without im2col, or (gradient) its weights' gradient"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_conv_kernel",
-                                    "col2im's scatter, compiled.", -1, methods};
+                                    "col2im's scatter and a direct convolution, compiled.", -1, methods};
 
 PyMODINIT_FUNC PyInit__conv_kernel(void) { return PyModule_Create(&module); }

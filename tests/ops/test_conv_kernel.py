@@ -1,6 +1,8 @@
-"""The compiled col2im scatter (ember/ops/conv_kernel.c) against the NumPy col2im it
-replaces (ember.ops.im2col.col2im with the kernels switched off): every stride, dilation
-and padding, float32 and float64; whole conv2d input gradients; its input checks."""
+"""The compiled convolution kernels (ember/ops/conv_kernel.c) against the NumPy code they
+replace (with the kernels switched off): col2im for every stride, dilation and padding, and
+whole conv2d input gradients; the direct convolution of first layers, forward and weight
+gradient, with and without bias, padding and dilation; float32 and float64; when each is
+used; their input checks."""
 from __future__ import annotations
 
 import os
@@ -12,6 +14,7 @@ import ember
 import ember.nn.functional as F
 from ember.ops import compiled
 from ember.ops.compiled import use_kernels
+from ember.ops.conv import direct_kernel
 from ember.ops.conv_geometry import Geometry
 from ember.ops.im2col import col2im
 
@@ -70,6 +73,55 @@ def test_conv2d_input_gradient_equals_the_numpy_path(padding, stride):
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-4)
 
 
+DIRECT_CASES = [  # (N, C, H, W, O, kernel, padding, dilation, bias)
+    (3, 1, 12, 12, 6, 5, 2, 1, True),         # LeNet's first layer, smaller
+    (2, 3, 9, 8, 4, 3, 1, 1, False),
+    (2, 2, 11, 10, 3, (3, 2), (0, 1), (2, 3), True),
+    (1, 1, 7, 1, 2, (3, 1), 0, 1, True),      # one column: strides of size-1 dimensions
+]
+
+
+def conv_and_gradients(case, dtype, kernels: bool):
+    n, c, h, w, o, kernel, padding, dilation, bias = case
+    rng = np.random.default_rng(11)
+    x = ember.tensor(rng.standard_normal((n, c, h, w)).astype(dtype), requires_grad=True)
+    weight = ember.tensor(rng.standard_normal((o, c) + ((kernel,) * 2 if isinstance(
+        kernel, int) else kernel)).astype(dtype), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(o).astype(dtype), requires_grad=True) if bias \
+        else None
+    with use_kernels(kernels):
+        y = F.conv2d(x, weight, b, padding=padding, dilation=dilation)
+        (y * y).sum().backward()
+    return [y.detach().numpy(), weight.grad.numpy(), x.grad.numpy()] + \
+        ([b.grad.numpy()] if bias else [])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", DIRECT_CASES, ids=str)
+def test_direct_convolution_equals_the_numpy_path(case, dtype):
+    compiled_run = conv_and_gradients(case, dtype, True)
+    numpy_run = conv_and_gradients(case, dtype, False)
+    tolerance = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-11,
+                                                                              atol=1e-11)
+    for name, got, expected in zip(["y", "dL/dW", "dL/dx", "dL/db"], compiled_run, numpy_run):
+        np.testing.assert_allclose(got, expected, **tolerance, err_msg=name)
+
+
+def test_direct_convolution_is_used_only_where_it_pays():
+    def geometry(stride):
+        return Geometry((12, 12), (5, 5), (stride, stride), ((0, 0), (0, 0)), (1, 1),
+                        (8 if stride == 1 else 4,) * 2)
+    nchw = np.zeros((2, 1, 12, 12), np.float32).transpose(0, 2, 3, 1)   # (N, H, W, C) view
+    channels_last = np.zeros((2, 12, 12, 4), np.float32)
+    small, large = (6, 1, 5, 5), (32, 3, 5, 5)
+    assert direct_kernel(nchw, small, geometry(1), 1) is not None
+    assert direct_kernel(nchw, small, geometry(2), 1) is None            # strided
+    assert direct_kernel(nchw, large, geometry(1), 1) is None            # too many weights
+    assert direct_kernel(channels_last, (6, 4, 5, 5), geometry(1), 1) is None   # not NCHW
+    with use_kernels(False):
+        assert direct_kernel(nchw, small, geometry(1), 1) is None
+
+
 def test_bad_arrays_are_refused_before_anything_is_written():
     kernel = compiled.conv_kernel(np.float32, np)
     dx = np.zeros((2, 5, 5, 3), np.float32)
@@ -83,3 +135,18 @@ def test_bad_arrays_are_refused_before_anything_is_written():
     with pytest.raises(ValueError, match=r"dx and columns must both be float32 or both float64"):
         kernel.col2im(dx, columns.astype(np.float64), (3, 3), (1, 1), (1, 1), (3, 3))
     np.testing.assert_array_equal(dx, 0)           # nothing was written
+    x = np.zeros((2, 1, 8, 8), np.float32).transpose(0, 2, 3, 1)
+    y = np.zeros((2, 4, 4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"direct convolution kernel: the weights must be "
+                                         r"\(O, KH\*KW\*C \[\+ 1 with a bias\]\)"):
+        kernel.direct(x, np.zeros((3, 25), np.float32), y, (5, 5), (1, 1), (4, 4), True,
+                      False)
+    with pytest.raises(ValueError, match=r"direct convolution kernel: x's rows must be "
+                                         r"whole, adjacent rows of adjacent values"):
+        kernel.direct(np.zeros((2, 8, 8, 2), np.float32), np.zeros((3, 51), np.float32), y,
+                      (5, 5), (1, 1), (4, 4), True, False)
+    with pytest.raises(ValueError, match=r"direct convolution kernel: the windows reach "
+                                         r"outside x"):
+        kernel.direct(x, np.zeros((3, 26), np.float32), y, (5, 5), (1, 1), (5, 5), True,
+                      False)
+    np.testing.assert_array_equal(y, 0)
