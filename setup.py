@@ -14,11 +14,13 @@ flags = [] if sys.platform == "win32" else ["-O3", "-fno-math-errno", "-fno-trap
 # the updates round step by step like NumPy (no fused multiply-adds): the same bits
 exact = [] if sys.platform == "win32" else ["-ffp-contract=off"]
 
+simd = "ember/ops/simd.h"        # the target_clones macro the three share
+
 setup(ext_modules=[
-    Extension("ember.ops._lstm_kernel", ["ember/ops/lstm_kernel.c"],
+    Extension("ember.ops._lstm_kernel", ["ember/ops/lstm_kernel.c"], depends=[simd],
               extra_compile_args=flags, optional=True),
-    Extension("ember.ops._update_kernel", ["ember/ops/update_kernel.c"],
+    Extension("ember.ops._update_kernel", ["ember/ops/update_kernel.c"], depends=[simd],
               extra_compile_args=flags + exact, optional=True),
-    Extension("ember.ops._conv_kernel", ["ember/ops/conv_kernel.c"],
+    Extension("ember.ops._conv_kernel", ["ember/ops/conv_kernel.c"], depends=[simd],
               extra_compile_args=flags + exact, optional=True),
 ])

@@ -13,12 +13,8 @@
  * KW*C values land on adjacent memory: one run of additions per (m, i).
  */
 #define PY_SSIZE_T_CLEAN
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SIMD_VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SIMD_VERSIONS
-#endif
 #include <Python.h>
+#include "simd.h"
 #include <string.h>
 
 #define SCATTER(T)                                                                          \

@@ -18,15 +18,11 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include "simd.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SIMD_VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SIMD_VERSIONS
-#endif
 #define INLINE static inline __attribute__((always_inline))
 
 /* e^x = 2^k e^r with k = round(x / ln 2), |r| <= ln(2) / 2, e^r by a degree-7 polynomial;

@@ -16,14 +16,10 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include "simd.h"
 #include <math.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SIMD_VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SIMD_VERSIONS
-#endif
 
 /* Each line rounds as the NumPy code's does (compiled without fused multiply-adds), so the
  * two paths give the same bits; the ifs are the same for every k, and the compiler moves
