@@ -87,12 +87,13 @@ def convolve(padded, weight, geometry: Geometry, groups: int, bias=None):
     matrices = weight_matrices(weight, groups, bias)
     y = xp.empty((n, oh, ow, out_channels), padded.dtype)
     direct = direct_kernel(padded, weight.shape, geometry, groups)
+    if direct is not None:
+        matrix = xp.ascontiguousarray(matrices[0])     # (O, K [+ 1]), once for all blocks
 
     def convolve_block(block):
         if direct is not None:
-            direct.direct(padded[block], xp.ascontiguousarray(matrices[0]), y[block],
-                          geometry.kernel, geometry.dilation, geometry.output_size,
-                          bias is not None, False)
+            direct.direct(padded[block], matrix, y[block], geometry.kernel, geometry.dilation,
+                          geometry.output_size, bias is not None, False)
             return
         columns = im2col(padded[block], geometry, groups, ones=bias is not None)
         y_rows = y[block].reshape(-1, out_channels)
