@@ -8,7 +8,8 @@ import pytest
 
 import ember
 from tests.examples.conftest import EXAMPLES
-from tests.examples.test_pytorch_script import as_pytorch, framework_block
+from tests.examples.test_pytorch_script import (QUICK, as_pytorch,
+                                                assert_only_the_framework_imports_name_ember)
 from tests.examples.test_pytorch_script import run_script as run_any_script
 
 SCRIPT = EXAMPLES / "pytorch_mnist_cnn.py"
@@ -86,16 +87,7 @@ def run_script(source: str, argv: list[str]) -> tuple[float, dict]:
 
 
 def test_only_the_framework_imports_name_ember_in_the_cnn_script():
-    before, imports, after = framework_block(SCRIPT.read_text())
-    assert [line for line in imports.splitlines()[1:] if line.strip()] == [
-        "import ember as torch", "import ember.nn as nn", "import ember.nn.functional as F",
-        "import ember.optim as optim", "from ember.optim.lr_scheduler import StepLR",
-        "from ember.utils.data import DataLoader, TensorDataset"]
-    code_after = after.split("\n", 1)[1]
-    assert [line for line in code_after.splitlines() if "ember" in line] == [
-        "from ember.datasets import read_idx  # NumPy arrays from MNIST's IDX files "
-        "(no framework)"]
-    assert "ember" not in before.split('"""')[-1]
+    after = assert_only_the_framework_imports_name_ember(SCRIPT.read_text())
     for piece in ("nn.Conv2d(1, 32, 3, 1)", "F.max_pool2d(x, 2)", "F.nll_loss",
                   "optim.Adadelta", "StepLR(optimizer, step_size=1, gamma=args.gamma)"):
         assert piece in after, piece
@@ -103,8 +95,7 @@ def test_only_the_framework_imports_name_ember_in_the_cnn_script():
 
 def test_the_same_cnn_script_learns_on_ember_and_on_pytorch(torch, mnist_folder, capsys):
     source = SCRIPT.read_text()
-    argv = ["--epochs", "1", "--subset", "2000", "--log-interval", "1000",
-            "--data", mnist_folder]
+    argv = QUICK + ["--data", mnist_folder]
     ember_accuracy, ember_namespace = run_script(source, argv)
     torch_accuracy, torch_namespace = run_script(as_pytorch(source), argv)
     assert torch_namespace["torch"] is torch and ember_namespace["torch"] is ember

@@ -36,8 +36,10 @@ def run_script(source: str, argv: list[str], script=SCRIPT) -> tuple[float, dict
     return namespace["main"](argv), namespace
 
 
-def test_only_the_framework_imports_name_ember():
-    before, imports, after = framework_block(SCRIPT.read_text())
+def assert_only_the_framework_imports_name_ember(source: str) -> str:
+    """Check that a PyTorch-example script names ember only in its framework imports (and
+    in the NumPy IDX reader); return the source after the imports."""
+    before, imports, after = framework_block(source)
     assert [line for line in imports.splitlines()[1:] if line.strip()] == [
         "import ember as torch", "import ember.nn as nn", "import ember.nn.functional as F",
         "import ember.optim as optim", "from ember.optim.lr_scheduler import StepLR",
@@ -48,6 +50,11 @@ def test_only_the_framework_imports_name_ember():
         "from ember.datasets import read_idx  # NumPy arrays from MNIST's IDX files "
         "(no framework)"]
     assert "ember" not in before.split('"""')[-1]     # the code before the block: stdlib, NumPy
+    return after
+
+
+def test_only_the_framework_imports_name_ember():
+    assert_only_the_framework_imports_name_ember(SCRIPT.read_text())
 
 
 def test_the_same_script_learns_on_ember_and_on_pytorch(torch, mnist_folder, capsys):
