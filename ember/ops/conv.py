@@ -12,7 +12,7 @@ from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.ops.compiled import conv_kernel
 from ember.ops.conv_geometry import Geometry
-from ember.ops.im2col import col2im, crop_channels_last, im2col, pad_input
+from ember.ops.im2col import col2im, crop_channels_last, im2col, pad_input, weight_matrices
 from ember.ops.parallel import map_blocks
 
 # The unfolded columns (75 MB for 64 images of 32x32x32 and a 3x3 kernel) are made and
@@ -47,17 +47,6 @@ def as_2d(array):
 
 
 # --- the forward product ----------------------------------------------------------------
-
-
-def weight_matrices(weight, groups: int, bias=None):
-    """(O, C/G, KH, KW) -> (G, O/G, KH*KW*C/G [+ 1]), in im2col's (kh, kw, c) column
-    order, with the bias as the last column when given."""
-    xp = get_array_module(weight)
-    out_channels = weight.shape[0]
-    rows = weight.transpose(0, 2, 3, 1).reshape(groups, out_channels // groups, -1)
-    if bias is None:
-        return rows
-    return xp.concatenate([rows, bias.reshape(groups, -1, 1)], axis=2)
 
 
 def image_blocks(padded, geometry: Geometry) -> list:

@@ -94,6 +94,17 @@ def im2col(padded, geometry: Geometry, groups: int, ones: bool = False):
     return columns
 
 
+def weight_matrices(weight, groups: int, bias=None):
+    """(O, C/G, KH, KW) -> (G, O/G, KH*KW*C/G [+ 1]), in im2col's (kh, kw, c) column
+    order, with the bias as the last column when given."""
+    xp = get_array_module(weight)
+    out_channels = weight.shape[0]
+    rows = weight.transpose(0, 2, 3, 1).reshape(groups, out_channels // groups, -1)
+    if bias is None:
+        return rows
+    return xp.concatenate([rows, bias.reshape(groups, -1, 1)], axis=2)
+
+
 def col2im(grad_last, weight, geometry: Geometry, groups: int, out):
     """Add dL/dx_pad to `out`, the padded channels-last (N, Hp, Wp, C) gradient, from dL/dy
     (N, OH, OW, O), for any stride: the adjoint of im2col applied to dL/dcolumns =
@@ -109,7 +120,7 @@ def col2im(grad_last, weight, geometry: Geometry, groups: int, out):
     n, oh, ow, out_channels = grad_last.shape
     kernel = conv_kernel(grad_last.dtype, xp) if groups == 1 else None
     if kernel is not None and out.flags.c_contiguous:
-        matrix = weight.transpose(0, 2, 3, 1).reshape(out_channels, -1)       # (O, KH*KW*C)
+        matrix = weight_matrices(weight, 1)[0]                            # (O, KH*KW*C)
         columns = scratch(xp, (n * oh * ow, matrix.shape[1]), grad_last.dtype, "column_grads")
         xp.matmul(grad_last.reshape(-1, out_channels), matrix, out=columns)
         kernel.col2im(out, columns, geometry.kernel, geometry.stride, geometry.dilation,
