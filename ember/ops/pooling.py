@@ -11,9 +11,10 @@ import numpy as np
 
 from ember.autograd.function import Function
 from ember.backend import get_array_module
+from ember.ops.compiled import conv_kernel
 from ember.ops.conv import as_2d
 from ember.ops.conv_geometry import Geometry
-from ember.ops.workspace import scratch
+from ember.ops.workspace import as_layout_of, scratch
 
 
 def lowest_value(dtype):
@@ -89,14 +90,6 @@ def windows_tile_input(geometry: Geometry) -> bool:
                                                   geometry.input_size)))
 
 
-def as_layout_of(flat, like):
-    """A 1-D contiguous array viewed with the shape and memory order of `like` (which
-    must be dense: a permutation of a contiguous array)."""
-    order = sorted(range(like.ndim), key=lambda axis: -like.strides[axis])
-    dense = flat.reshape([like.shape[axis] for axis in order])
-    return dense.transpose([order.index(axis) for axis in range(like.ndim)])
-
-
 def in_layout_of(array, like):
     """`array` with the memory layout of `like` (same shape): itself, or a copy in scratch
     memory (valid until the next call)."""
@@ -122,13 +115,14 @@ class MaxPool(Function):
         xp = get_array_module(x)
         ctx.geometry, ctx.one_d = geometry, x.ndim == 3
         padded = pad_planes(as_2d(x), geometry, lowest_value(x.dtype))
-        pooled = None
-        for i, j in geometry.offsets():     # pairwise maxima of strided views
-            element = window_element(padded, geometry, i, j)
-            if pooled is None:
-                pooled = element.copy(order="K")
-            else:
-                xp.maximum(pooled, element, out=pooled)
+        pooled = max_pool_compiled(padded, geometry)
+        if pooled is None:
+            for i, j in geometry.offsets():     # pairwise maxima of strided views
+                element = window_element(padded, geometry, i, j)
+                if pooled is None:
+                    pooled = element.copy(order="K")
+                else:
+                    xp.maximum(pooled, element, out=pooled)
         ctx.save_for_backward(padded, pooled)
         return pooled[:, :, 0, :] if ctx.one_d else pooled
 
@@ -152,6 +146,29 @@ class MaxPool(Function):
                 target += grad * first
         grad_x = crop_planes(grad_padded, geometry)
         return grad_x[:, :, 0, :] if ctx.one_d else grad_x
+
+
+def max_pool_compiled(padded, geometry: Geometry):
+    """The window maxima by the compiled kernel (ember/ops/conv_kernel.c), laid out like
+    `padded` (channels-last or NCHW) as the NumPy loop lays them out; None where the kernel
+    is not built or switched off, or the array is neither float32/64 NumPy nor dense in
+    one of those two layouts."""
+    kernel = conv_kernel(padded.dtype, get_array_module(padded))
+    if kernel is None:
+        return None
+    n, c, height, width = padded.shape
+    geometry_args = (geometry.kernel, geometry.stride, geometry.dilation)
+    if padded.flags.c_contiguous:                           # NCHW: N*C planes of one channel
+        pooled = np.empty((n, c) + geometry.output_size, padded.dtype)
+        kernel.max_pool(padded.reshape(n * c, height, width, 1),
+                        pooled.reshape((n * c,) + geometry.output_size + (1,)), *geometry_args)
+        return pooled
+    channels_last = padded.transpose(0, 2, 3, 1)
+    if channels_last.flags.c_contiguous:
+        pooled = np.empty((n,) + geometry.output_size + (c,), padded.dtype)
+        kernel.max_pool(channels_last, pooled, *geometry_args)
+        return pooled.transpose(0, 3, 1, 2)
+    return None
 
 
 def max_pool_indices(x, pooled, geometry: Geometry):

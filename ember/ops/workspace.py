@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from ember.backend import get_array_module
+
 _buffers = threading.local()        # {(array module name, purpose): 1-D byte buffer}
 
 
@@ -34,6 +36,52 @@ def scratch(xp, shape: tuple, dtype, purpose: str):
 def release_scratch() -> None:
     """Free this thread's scratch buffers (they are made again when next needed)."""
     _buffers.pool = {}
+
+
+_zeros: dict = {}                   # {(array module name, dtype): read-only 1-D zeros}
+
+
+def zeros_laid_out_like(x):
+    """A read-only array of zeros with x's shape, dtype and memory layout, from a buffer
+    kept between calls; None when x is not dense (not a permutation of a contiguous array).
+
+    Why: NumPy's elementwise loops are vectorized only when every operand steps through
+    memory one element at a time. np.maximum(x, 0) broadcasts the 0 and runs 2.5-3x
+    slower than np.maximum(x, zeros) (a LeNet activation, 301,056 floats on an AMD EPYC:
+    160 vs 59 us; a copy is 39 us)."""
+    if not is_dense(x):
+        return None
+    xp = get_array_module(x)
+    key = (xp.__name__, x.dtype)
+    zeros = _zeros.get(key)
+    if zeros is None or zeros.size < x.size:
+        zeros = xp.zeros(max(x.size, 1), dtype=x.dtype)
+        if hasattr(zeros, "setflags"):
+            zeros.setflags(write=False)
+        _zeros[key] = zeros
+    return as_layout_of(zeros[:x.size], x)
+
+
+def is_dense(x) -> bool:
+    """Whether x's elements fill one block of memory without gaps (any axis order)."""
+    if x.flags.c_contiguous or x.flags.f_contiguous:
+        return True
+    step = x.itemsize
+    for axis in sorted(range(x.ndim), key=lambda axis: x.strides[axis]):
+        if x.shape[axis] == 1:
+            continue
+        if x.strides[axis] != step:
+            return False
+        step *= x.shape[axis]
+    return True
+
+
+def as_layout_of(flat, like):
+    """A 1-D contiguous array viewed with the shape and memory order of `like` (which
+    must be dense: a permutation of a contiguous array)."""
+    order = sorted(range(like.ndim), key=lambda axis: -like.strides[axis])
+    dense = flat.reshape([like.shape[axis] for axis in order])
+    return dense.transpose([order.index(axis) for axis in range(like.ndim)])
 
 
 
