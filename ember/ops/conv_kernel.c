@@ -174,6 +174,111 @@ static PyObject *py_col2im(PyObject *self, PyObject *args)
 DIRECT(float)
 DIRECT(double)
 
+/* 2b. The direct convolution's forward in float32 with AVX2 and FMA, where the processor
+ * has them: the same sums as direct_float, but each output value stays in a register
+ * while all of its window's products are added (direct_float adds one product to a whole
+ * plane in memory at a time, so it loads and stores every sum once per weight). For each
+ * output row, 8 adjacent columns (one 256-bit register) and 8 output channels at once:
+ *   acc[q] (8 columns) = b_q + sum over (i, j, c) of W[q, (i, j, c)] x_c[row + i*DH, col + j*DW ...]
+ * one unaligned load of 8 input values feeds 8 multiply-adds (one broadcast weight each).
+ * The weights are first laid out as packed[block][k][8] (channels past O as zeros), and
+ * a row's last 8 columns start at OW - 8 (recomputing a few: the same values). Needs
+ * OW >= 8. (Plain C written this way was 8x slower: GCC kept the sums in memory.) */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_DIRECT_AVX2 1
+
+static int has_avx2_fma(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* packed: (ceil(O/8), K + 1, 8) floats, the bias (or 0) last in each block */
+static void pack_weights(const float *w, float *packed, Py_ssize_t o, Py_ssize_t taps, int bias)
+{
+    const Py_ssize_t width = taps + bias, blocks = (o + 7) / 8;
+    for (Py_ssize_t block = 0; block < blocks; block++)
+        for (Py_ssize_t k = 0; k <= taps; k++)
+            for (Py_ssize_t l = 0; l < 8; l++) {
+                Py_ssize_t q = block * 8 + l;
+                float value = 0.0f;
+                if (q < o && (k < taps || bias)) value = w[q * width + k];
+                packed[(block * (taps + 1) + k) * 8 + l] = value;
+            }
+}
+
+/* r[k] (lane l) = r[l] (lane k): the standard 8 x 8 transpose in three rounds of shuffles */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void transpose_8x8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int k = 0; k < 4; k++) {
+        r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+        r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void direct_forward_avx2(const char *x, const Py_ssize_t *sx, const float *packed,
+                                float *y, const Py_ssize_t *g, Py_ssize_t n, Py_ssize_t c,
+                                Py_ssize_t o, Py_ssize_t *offsets)
+{
+    const Py_ssize_t kh = g[0], kw = g[1], wp = g[2], dh = g[4], dw = g[5];
+    const Py_ssize_t oh = g[6], ow = g[7], taps = kh * kw * c;
+    for (Py_ssize_t i = 0; i < kh; i++)     /* where tap (i, j, c) reads, in floats */
+        for (Py_ssize_t j = 0; j < kw; j++)
+            for (Py_ssize_t ch = 0; ch < c; ch++)
+                offsets[(i * kw + j) * c + ch] = ch * (sx[3] / 4) + i * dh * wp + j * dw;
+    for (Py_ssize_t b = 0; b < n; b++) {
+        const float *image = (const float *)(x + b * sx[0]);
+        for (Py_ssize_t r = 0; r < oh; r++)
+            for (Py_ssize_t strip = 0; strip < ow; strip += 8) {
+                const Py_ssize_t col0 = strip + 8 <= ow ? strip : ow - 8;
+                const float *corner = image + r * wp + col0;
+                for (Py_ssize_t q0 = (o - 1) / 8 * 8; q0 >= 0; q0 -= 8) {
+                    const float *wk = packed + (q0 / 8) * (taps + 1) * 8;
+                    __m256 acc[8];
+                    for (int l = 0; l < 8; l++) acc[l] = _mm256_set1_ps(wk[taps * 8 + l]);
+                    for (Py_ssize_t k = 0; k < taps; k++, wk += 8) {
+                        const __m256 v = _mm256_loadu_ps(corner + offsets[k]);
+                        for (int l = 0; l < 8; l++)
+                            acc[l] = _mm256_fmadd_ps(_mm256_broadcast_ss(wk + l), v, acc[l]);
+                    }
+                    transpose_8x8(acc);         /* acc[col]: the 8 channels of a column */
+                    float *out = y + ((b * oh + r) * ow + col0) * o + q0;
+                    const Py_ssize_t count = o - q0 < 8 ? o - q0 : 8;
+                    /* channels-last. With fewer than 8 channels left, a column's 8-lane
+                       store runs on into the next pixels' channels, which are written after
+                       it (blocks go from the last, columns from the left); where it would
+                       run past this strip's 8 pixels, the lanes are copied one by one */
+                    for (int col = 0; col < 8; col++) {
+                        if (count == 8 || (8 - col) * o >= q0 + 8) {
+                            _mm256_storeu_ps(out + col * o, acc[col]);
+                        } else {
+                            float lanes[8];
+                            _mm256_storeu_ps(lanes, acc[col]);
+                            for (Py_ssize_t l = 0; l < count; l++) out[col * o + l] = lanes[l];
+                        }
+                    }
+                }
+            }
+    }
+}
+#endif
+
+static int use_direct_avx2 = 0;             /* set when the module loads */
+
 /* direct(x, weights, y, kernel, dilation, output_size, bias, gradient): with gradient
  * false, y (N, OH, OW, O) = the stride-1 convolution of x (N, Hp, Wp, C) (+ b); with
  * gradient true, weights += dL/dW (and dL/db) given dY = y. */
@@ -232,6 +337,26 @@ static PyObject *py_direct(PyObject *self, PyObject *args)
         return PyErr_NoMemory();
     }
     int single = strcmp(x.format, "f") == 0;
+#ifdef HAVE_DIRECT_AVX2
+    if (single && !gradient && use_direct_avx2 && g[7] >= 8) {
+        const Py_ssize_t taps = g[0] * g[1] * c;
+        float *packed = PyMem_RawMalloc((size_t)(((out + 7) / 8) * (taps + 1) * 8) * sizeof(float)
+                                        + (size_t)taps * sizeof(Py_ssize_t));
+        if (packed != NULL) {
+            Py_ssize_t *offsets = (Py_ssize_t *)(packed + ((out + 7) / 8) * (taps + 1) * 8);
+            pack_weights(w.buf, packed, out, taps, bias);
+            Py_BEGIN_ALLOW_THREADS
+            direct_forward_avx2(x.buf, x.strides, packed, y.buf, g, n, c, out, offsets);
+            Py_END_ALLOW_THREADS
+            PyMem_RawFree(packed);
+            PyMem_RawFree(full);
+            PyBuffer_Release(&x);
+            PyBuffer_Release(&w);
+            PyBuffer_Release(&y);
+            Py_RETURN_NONE;
+        }
+    }
+#endif
     Py_BEGIN_ALLOW_THREADS
     if (single)
         direct_float(x.buf, x.strides, w.buf, y.buf, g, n, c, out, bias, gradient, full);
@@ -381,4 +506,10 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_conv_kernel",
                                     "col2im's scatter, a direct convolution and max pooling, compiled.", -1, methods};
 
-PyMODINIT_FUNC PyInit__conv_kernel(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__conv_kernel(void)
+{
+#ifdef HAVE_DIRECT_AVX2
+    use_direct_avx2 = has_avx2_fma();
+#endif
+    return PyModule_Create(&module);
+}

@@ -78,6 +78,10 @@ DIRECT_CASES = [  # (N, C, H, W, O, kernel, padding, dilation, bias)
     (2, 3, 9, 8, 4, 3, 1, 1, False),
     (2, 2, 11, 10, 3, (3, 2), (0, 1), (2, 3), True),
     (1, 1, 7, 1, 2, (3, 1), 0, 1, True),      # one column: strides of size-1 dimensions
+    # 8 or more output columns take the vector path where the processor has AVX2 and FMA
+    (2, 1, 13, 21, 10, 5, 2, 1, True),        # two blocks of channels, the last of 2
+    (3, 1, 10, 9, 2, (3, 2), (1, 0), (1, 2), False),   # 2 channels: stores run on
+    (2, 2, 8, 11, 16, 2, 0, 1, True),         # two full blocks of 8
 ]
 
 
@@ -150,3 +154,23 @@ def test_bad_arrays_are_refused_before_anything_is_written():
         kernel.direct(x, np.zeros((3, 26), np.float32), y, (5, 5), (1, 1), (5, 5), True,
                       False)
     np.testing.assert_array_equal(y, 0)
+
+
+@pytest.mark.parametrize("out_channels", [1, 2, 3, 6, 7, 8, 9, 12, 17])
+@pytest.mark.parametrize("width", [8, 9, 13])
+def test_direct_convolution_writes_every_output_and_nothing_past_it(out_channels, width):
+    # the vector path stores 8 lanes at a time: memory just past y must stay untouched
+    rng = np.random.default_rng(out_channels * 100 + width)
+    n, c, kh, kw, height = 2, 1, 3, 3, 5
+    x = rng.standard_normal((n, c, height + kh - 1, width + kw - 1)).astype(np.float32)
+    weights = rng.standard_normal((out_channels, kh * kw * c + 1)).astype(np.float32)
+    size = n * height * width * out_channels
+    memory = np.full(size + 64, 1234.5, np.float32)
+    y = memory[:size].reshape(n, height, width, out_channels)
+    compiled._conv_kernel.direct(x.transpose(0, 2, 3, 1), weights, y, (kh, kw), (1, 1),
+                                 (height, width), True, False)
+    assert (memory[size:] == 1234.5).all()
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    expected = np.einsum("ncrwij,qijc->nrwq", windows[:, :, :height, :width].astype(np.float64),
+                         weights[:, :-1].reshape(out_channels, kh, kw, c)) + weights[:, -1]
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
