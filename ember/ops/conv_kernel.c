@@ -184,15 +184,8 @@ DIRECT(double)
  * The weights are first laid out as packed[block][k][8] (channels past O as zeros), and
  * a row's last 8 columns start at OW - 8 (recomputing a few: the same values). Needs
  * OW >= 8. (Plain C written this way was 8x slower: GCC kept the sums in memory.) */
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
+#ifdef HAVE_AVX2_INTRINSICS
 #define HAVE_DIRECT_AVX2 1
-
-static int has_avx2_fma(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 
 /* packed: (ceil(O/8), K + 1, 8) floats, the bias (or 0) last in each block */
 static void pack_weights(const float *w, float *packed, Py_ssize_t o, Py_ssize_t taps, int bias)
@@ -206,27 +199,6 @@ static void pack_weights(const float *w, float *packed, Py_ssize_t o, Py_ssize_t
                 if (q < o && (k < taps || bias)) value = w[q * width + k];
                 packed[(block * (taps + 1) + k) * 8 + l] = value;
             }
-}
-
-/* r[k] (lane l) = r[l] (lane k): the standard 8 x 8 transpose in three rounds of shuffles */
-__attribute__((target("avx2,fma"), always_inline))
-static inline void transpose_8x8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int k = 0; k < 8; k += 2) {
-        t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
-        t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
-    }
-    for (int k = 0; k < 8; k += 4) {
-        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int k = 0; k < 4; k++) {
-        r[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
-        r[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
-    }
 }
 
 __attribute__((target("avx2,fma")))

@@ -164,3 +164,18 @@ def test_bad_buffers_are_refused_before_anything_is_written():
     with pytest.raises(ValueError, match=r"lstm kernel: gates is not a writable C-contiguous"):
         kernel.forward(gates[:, ::2], *state, N, H // 2)
     np.testing.assert_array_equal(gates, 1)       # nothing was written
+
+
+@pytest.mark.parametrize("n, m", [(32, 1024), (8, 8), (16, 24), (5, 12), (8, 13), (1, 1)])
+@pytest.mark.parametrize("add", [True, False])
+def test_add_transposed_equals_numpy(n, m, add):
+    # multiples of 8 take the AVX2 blocks (where the processor has them), others the loop
+    rng = np.random.default_rng(n * 1000 + m)
+    start = rng.standard_normal((n, m)).astype(np.float32)
+    src = rng.standard_normal((m, n)).astype(np.float32)
+    memory = np.full(n * m + 16, 7.0, np.float32)          # with a guard past the end
+    dst = memory[:n * m].reshape(n, m)
+    dst[...] = start
+    compiled._lstm_kernel.add_transposed(dst, src, n, m, add)
+    np.testing.assert_array_equal(dst, start + src.T if add else src.T)   # one add: exact
+    assert (memory[n * m:] == 7.0).all()
