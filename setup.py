@@ -1,5 +1,6 @@
 """ember's compiled kernels: the LSTM cell's gate math (ember/ops/lstm_kernel.c), the
-optimizers' updates (ember/ops/update_kernel.c) and col2im's scatter (ember/ops/conv_kernel.c).
+optimizers' updates (ember/ops/update_kernel.c), the convolution and pooling kernels
+(ember/ops/conv_kernel.c) and a small Linear layer's forward (ember/ops/linear_kernel.c).
 
 Everything else is in pyproject.toml. The extensions are optional: where they cannot be
 built (no C compiler), ember installs without them and runs the same math in NumPy.
@@ -14,7 +15,7 @@ flags = [] if sys.platform == "win32" else ["-O3", "-fno-math-errno", "-fno-trap
 # the updates round step by step like NumPy (no fused multiply-adds): the same bits
 exact = [] if sys.platform == "win32" else ["-ffp-contract=off"]
 
-simd = "ember/ops/simd.h"        # the target_clones macro the three share
+simd = "ember/ops/simd.h"        # the target_clones macro (and AVX2 helpers) they share
 
 setup(ext_modules=[
     Extension("ember.ops._lstm_kernel", ["ember/ops/lstm_kernel.c"], depends=[simd],
@@ -23,4 +24,6 @@ setup(ext_modules=[
               extra_compile_args=flags + exact, optional=True),
     Extension("ember.ops._conv_kernel", ["ember/ops/conv_kernel.c"], depends=[simd],
               extra_compile_args=flags + exact, optional=True),
+    Extension("ember.ops._linear_kernel", ["ember/ops/linear_kernel.c"], depends=[simd],
+              extra_compile_args=flags, optional=True),
 ])

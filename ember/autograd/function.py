@@ -80,17 +80,23 @@ class Function:
         """Run forward on the inputs' arrays and, if a gradient will be needed, record
         this use as a node of the graph. Inputs that are not Tensors are constants."""
         ctx = cls()
-        arrays, needs = [], []          # one plain loop: this runs for every op
-        for x in inputs:
-            if isinstance(x, Tensor):
-                arrays.append(x._data)
-                needs.append(x._requires_grad)
-            else:
-                arrays.append(x)
-                needs.append(False)
-        recording = True in needs and _mode.enabled
-        if recording:
-            ctx.needs_input_grad = tuple(needs)
+        arrays = []                     # plain loops: this runs for every op
+        recording = False
+        if _mode.enabled:
+            needs = []
+            for x in inputs:
+                if isinstance(x, Tensor):
+                    arrays.append(x._data)
+                    needs.append(x._requires_grad)
+                else:
+                    arrays.append(x)
+                    needs.append(False)
+            if True in needs:
+                recording = True
+                ctx.needs_input_grad = tuple(needs)
+        else:                           # no_grad: nothing to record
+            for x in inputs:
+                arrays.append(x._data if isinstance(x, Tensor) else x)
         try:
             out = cls.forward(ctx, *arrays, **params)
         except ShapeError:

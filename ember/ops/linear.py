@@ -2,8 +2,11 @@
 product forward and one per needed gradient backward, with no intermediate nodes."""
 from __future__ import annotations
 
+import numpy as np
+
 from ember.autograd.function import Function
 from ember.backend import get_array_module
+from ember.ops.compiled import linear_kernel
 
 
 class Linear(Function):
@@ -15,9 +18,11 @@ class Linear(Function):
 
     def forward(ctx, x, weight, bias):
         rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])   # (*, in) as (M, in)
-        y = rows.dot(weight.T)                         # BLAS reads W^T without a copy
-        if bias is not None:
-            y += bias
+        y = small_layer_forward(rows, weight, bias)
+        if y is None:
+            y = rows.dot(weight.T)                     # BLAS reads W^T without a copy
+            if bias is not None:
+                y += bias
         ctx.save_for_backward(x, weight)
         return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
@@ -35,6 +40,16 @@ class Linear(Function):
         grad_bias = (get_array_module(grad).ones(grad_rows.shape[0], grad.dtype).dot(grad_rows)
                      if need_bias else None)
         return grad_x, grad_weight, grad_bias
+
+
+def small_layer_forward(rows, weight, bias):
+    """x W^T + b by the compiled kernel for a small float32 layer, where NumPy's two calls
+    cost more than their arithmetic (ember/ops/linear_kernel.c); None elsewhere."""
+    kernel = linear_kernel(rows, weight)
+    if kernel is None:
+        return None
+    y = np.empty((rows.shape[0], weight.shape[0]), np.float32)
+    return y if kernel.forward(rows, weight, bias, y) else None
 
 
 def linear(input, weight, bias=None):

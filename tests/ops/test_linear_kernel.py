@@ -1,0 +1,87 @@
+"""The compiled forward of small Linear layers (ember/ops/linear_kernel.c) against the
+NumPy product and bias add it replaces (kernels switched off): the same numbers for
+small shapes with and without bias; when it is used, and when it hands back to NumPy;
+its checks."""
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.ops import compiled
+from ember.ops.compiled import SMALL_LINEAR_WEIGHTS, linear_kernel, use_kernels
+from ember.ops.linear import small_layer_forward
+
+if not compiled.kernels_built():
+    if os.environ.get("EMBER_REQUIRE_KERNELS"):
+        raise RuntimeError("EMBER_REQUIRE_KERNELS is set but ember.ops._linear_kernel was not "
+                           "built (pip install -e . needs a C compiler)")
+    pytest.skip("the compiled kernels are not built", allow_module_level=True)
+
+SHAPES = [(8, 2, 16), (8, 16, 16), (8, 16, 2), (1, 1, 1), (3, 7, 5), (64, 32, 10), (2, 64, 64)]
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_small_layer_equals_the_numpy_path(shape, bias):
+    rows, features, outputs = shape
+    rng = np.random.default_rng(rows * 100 + features * 10 + outputs)
+    x = ember.tensor(rng.standard_normal((rows, features)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((outputs, features)).astype(np.float32))
+    b = ember.tensor(rng.standard_normal(outputs).astype(np.float32)) if bias else None
+    assert linear_kernel(x.numpy(), w.numpy()) is not None        # the compiled path
+    y_kernel = F.linear(x, w, b).numpy()
+    with use_kernels(False):
+        y_numpy = F.linear(x, w, b).numpy()
+    # the same sums in another order: float32 rounding apart
+    np.testing.assert_allclose(y_kernel, y_numpy, rtol=1e-5, atol=1e-5 * features)
+    exact = x.numpy().astype(np.float64) @ w.numpy().T.astype(np.float64) \
+        + (b.numpy() if bias else 0)
+    np.testing.assert_allclose(y_kernel, exact, rtol=1e-5, atol=1e-5 * features)
+
+
+def test_the_kernel_is_used_only_for_small_float32_numpy_layers():
+    x = np.ones((8, 16), np.float32)
+    w = np.ones((16, 16), np.float32)
+    assert linear_kernel(x, w) is not None
+    assert linear_kernel(x.astype(np.float64), w.astype(np.float64)) is None
+    big = np.ones((64, 128), np.float32)                       # 8192 weights
+    assert big.size > SMALL_LINEAR_WEIGHTS and linear_kernel(np.ones((2, 128), np.float32),
+                                                             big) is None
+    assert linear_kernel(np.ones((4096, 16), np.float32), w) is None   # many rows: BLAS
+    with use_kernels(False):
+        assert linear_kernel(x, w) is None
+
+
+def test_arrays_the_kernel_cannot_read_go_back_to_numpy_untouched():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 8)).astype(np.float32).T         # (8, 16), not C-contiguous
+    w = rng.standard_normal((4, 16)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    y = np.full((8, 4), 3.0, np.float32)
+    assert compiled._linear_kernel.forward(x, w, b, y) is False and (y == 3.0).all()
+    assert compiled._linear_kernel.forward(x.astype(np.float64), w, b, y) is False
+    assert small_layer_forward(x, w, b) is None                  # the caller uses NumPy:
+    y_layer = F.linear(ember.from_numpy(x), ember.from_numpy(w), ember.from_numpy(b)).numpy()
+    np.testing.assert_allclose(y_layer, x @ w.T + b, rtol=1e-5)
+    wide = np.ones((8, SMALL_LINEAR_WEIGHTS // 8 + 1), np.float32)   # over the kernel's own limit
+    assert compiled._linear_kernel.forward(np.ones((2, wide.shape[1]), np.float32), wide, None,
+                                           np.zeros((2, 8), np.float32)) is False
+
+
+def test_mismatched_shapes_are_refused_before_anything_is_written():
+    x, w = np.ones((8, 16), np.float32), np.ones((4, 16), np.float32)
+    y = np.full((8, 4), 3.0, np.float32)
+    refusals = [
+        ((np.ones((8, 5), np.float32), w, None, y), "x's features must match"),
+        ((x, w, None, np.full((8, 5), 3.0, np.float32)), "y must be (rows of x, rows of"),
+        ((x, w, np.ones(5, np.float32), y), "one value per row of the weight"),
+    ]
+    for args, message in refusals:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            compiled._linear_kernel.forward(*args)
+    assert (y == 3.0).all()
