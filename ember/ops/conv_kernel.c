@@ -1,6 +1,6 @@
 /* Two convolution kernels and max pooling's forward, compiled, float32 and float64; built
- * by setup.py as ember.ops._conv_kernel. The NumPy code they replace stays the reference and the path
- * for everything they don't cover; the tests compare the two.
+ * by setup.py as ember.ops._conv_kernel. The NumPy code they replace stays the reference
+ * and the path for everything they don't cover; the tests compare the two.
  *
  * 1. col2im's scatter: the adjoint of im2col (ember/ops/im2col.py), which adds each
  * window's column back onto the input pixels it was read from (NumPy: a product and a
@@ -179,7 +179,7 @@ DIRECT(double)
  * while all of its window's products are added (direct_float adds one product to a whole
  * plane in memory at a time, so it loads and stores every sum once per weight). For each
  * output row, 8 adjacent columns (one 256-bit register) and 8 output channels at once:
- *   acc[q] (8 columns) = b_q + sum over (i, j, c) of W[q, (i, j, c)] x_c[row + i*DH, col + j*DW ...]
+ *   acc[q] (8 columns) = b_q + sum over (i, j, c) of W[q, (i, j, c)] x_c[r + i*DH, col + j*DW]
  * one unaligned load of 8 input values feeds 8 multiply-adds (one broadcast weight each).
  * The weights are first laid out as packed[block][k][8] (channels past O as zeros), and
  * a row's last 8 columns start at OW - 8 (recomputing a few: the same values). Needs
@@ -188,7 +188,8 @@ DIRECT(double)
 #define HAVE_DIRECT_AVX2 1
 
 /* packed: (ceil(O/8), K + 1, 8) floats, the bias (or 0) last in each block */
-static void pack_weights(const float *w, float *packed, Py_ssize_t o, Py_ssize_t taps, int bias)
+static void pack_weights(const float *w, float *packed, Py_ssize_t o, Py_ssize_t taps,
+                         int bias)
 {
     const Py_ssize_t width = taps + bias, blocks = (o + 7) / 8;
     for (Py_ssize_t block = 0; block < blocks; block++)
@@ -311,11 +312,11 @@ static PyObject *py_direct(PyObject *self, PyObject *args)
     int single = strcmp(x.format, "f") == 0;
 #ifdef HAVE_DIRECT_AVX2
     if (single && !gradient && use_direct_avx2 && g[7] >= 8) {
-        const Py_ssize_t taps = g[0] * g[1] * c;
-        float *packed = PyMem_RawMalloc((size_t)(((out + 7) / 8) * (taps + 1) * 8) * sizeof(float)
+        const Py_ssize_t taps = g[0] * g[1] * c, floats = ((out + 7) / 8) * (taps + 1) * 8;
+        float *packed = PyMem_RawMalloc((size_t)floats * sizeof(float)
                                         + (size_t)taps * sizeof(Py_ssize_t));
         if (packed != NULL) {
-            Py_ssize_t *offsets = (Py_ssize_t *)(packed + ((out + 7) / 8) * (taps + 1) * 8);
+            Py_ssize_t *offsets = (Py_ssize_t *)(packed + floats);   /* (8-float aligned) */
             pack_weights(w.buf, packed, out, taps, bias);
             Py_BEGIN_ALLOW_THREADS
             direct_forward_avx2(x.buf, x.strides, packed, y.buf, g, n, c, out, offsets);
@@ -475,8 +476,9 @@ static PyMethodDef methods[] = {
      "x (N, Hp, Wp, C), NaN winning"},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_conv_kernel",
-                                    "col2im's scatter, a direct convolution and max pooling, compiled.", -1, methods};
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_conv_kernel",
+    "col2im's scatter, a direct convolution and max pooling, compiled.", -1, methods};
 
 PyMODINIT_FUNC PyInit__conv_kernel(void)
 {

@@ -3,7 +3,9 @@ of height 1.
 
 A window's offset (i, j) selects one strided view of the padded input per offset, holding
 that element of every window at once, so pooling is KH*KW elementwise operations on
-whole arrays (pairwise maxima or sums), with no unfold and no loop over pixels.
+whole arrays (pairwise maxima or sums), with no unfold and no loop over pixels. Max
+pooling's forward runs in C where the kernels are built (max_pool_compiled: NumPy's
+loops over channels-last views are only C values long); these loops are its reference.
 """
 from __future__ import annotations
 

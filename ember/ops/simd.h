@@ -1,6 +1,7 @@
 /* What ember's C kernels share: each vectorizable loop is compiled for AVX-512, AVX2 (with
- * FMA) and plain x86-64 and the machine picks one when the module loads (GCC's target_clones, on
- * x86-64 Linux; elsewhere the compiler's default). */
+ * FMA) and plain x86-64 and the machine picks one when the module loads (GCC's
+ * target_clones, on x86-64 Linux; elsewhere the compiler's default); and the helpers of
+ * the few loops written with AVX2 intrinsics. */
 #ifndef EMBER_SIMD_H
 #define EMBER_SIMD_H
 
