@@ -18,6 +18,21 @@
 #include <math.h>
 #include <string.h>
 
+/* a buffer's size along axis k, 0 where it has no such axis (for error messages) */
+static Py_ssize_t size_along(const Py_buffer *view, int k)
+{
+    return view->ndim > k ? view->shape[k] : 0;
+}
+
+/* g = (KH, KW, SH, SW, DH, DW, OH, OW): whether there are windows and every one of them
+ * lies inside an (Hp, Wp) plane */
+static int windows_inside(const Py_ssize_t *g, Py_ssize_t hp, Py_ssize_t wp)
+{
+    return g[0] >= 1 && g[1] >= 1 && g[6] >= 1 && g[7] >= 1
+           && (g[6] - 1) * g[2] + (g[0] - 1) * g[4] < hp
+           && (g[7] - 1) * g[3] + (g[1] - 1) * g[5] < wp;
+}
+
 #define SCATTER(T)                                                                          \
     static void scatter_##T(T *dx, const T *columns, Py_ssize_t n, Py_ssize_t hp,          \
                             Py_ssize_t wp, Py_ssize_t c, const Py_ssize_t *g)              \
@@ -67,9 +82,7 @@ static PyObject *py_col2im(PyObject *self, PyObject *args)
         problem = "dx and columns must both be float32 or both float64";
     } else {
         n = dx.shape[0], hp = dx.shape[1], wp = dx.shape[2], c = dx.shape[3];
-        if (g[0] < 1 || g[1] < 1 || g[6] < 1 || g[7] < 1
-            || (g[6] - 1) * g[2] + (g[0] - 1) * g[4] >= hp
-            || (g[7] - 1) * g[3] + (g[1] - 1) * g[5] >= wp)
+        if (!windows_inside(g, hp, wp))
             problem = "the windows reach outside dx";
         else if (columns.shape[0] != n * g[6] * g[7] || columns.shape[1] != g[0] * g[1] * c)
             problem = "columns must be (N*OH*OW, KH*KW*C)";
@@ -77,10 +90,8 @@ static PyObject *py_col2im(PyObject *self, PyObject *args)
     if (problem != NULL) {
         PyErr_Format(PyExc_ValueError, "col2im kernel: %s (dx shape (%zd, %zd, %zd, %zd), "
                      "columns shape (%zd, %zd))", problem,
-                     dx.ndim > 0 ? dx.shape[0] : 0, dx.ndim > 1 ? dx.shape[1] : 0,
-                     dx.ndim > 2 ? dx.shape[2] : 0, dx.ndim > 3 ? dx.shape[3] : 0,
-                     columns.ndim > 0 ? columns.shape[0] : 0,
-                     columns.ndim > 1 ? columns.shape[1] : 0);
+                     size_along(&dx, 0), size_along(&dx, 1), size_along(&dx, 2),
+                     size_along(&dx, 3), size_along(&columns, 0), size_along(&columns, 1));
     } else {
         int single = strcmp(dx.format, "f") == 0;
         Py_BEGIN_ALLOW_THREADS
@@ -437,18 +448,14 @@ static PyObject *py_max_pool(PyObject *self, PyObject *args)
             problem = "x and y must have the same N and C";
         else if (g[0] < 1 || g[1] < 1 || g[2] < 1 || g[3] < 1 || g[4] < 1 || g[5] < 1)
             problem = "kernel, stride and dilation must be positive";
-        else if (g[6] < 1 || g[7] < 1
-                 || (g[6] - 1) * g[2] + (g[0] - 1) * g[4] >= x.shape[1]
-                 || (g[7] - 1) * g[3] + (g[1] - 1) * g[5] >= x.shape[2])
+        else if (!windows_inside(g, x.shape[1], x.shape[2]))
             problem = "the windows reach outside x";
     }
     if (problem != NULL) {
-        PyErr_Format(PyExc_ValueError, "max pooling kernel: %s (x shape (%zd, %zd, %zd, %zd), "
-                     "y shape (%zd, %zd, %zd, %zd))", problem,
-                     x.ndim > 0 ? x.shape[0] : 0, x.ndim > 1 ? x.shape[1] : 0,
-                     x.ndim > 2 ? x.shape[2] : 0, x.ndim > 3 ? x.shape[3] : 0,
-                     y.ndim > 0 ? y.shape[0] : 0, y.ndim > 1 ? y.shape[1] : 0,
-                     y.ndim > 2 ? y.shape[2] : 0, y.ndim > 3 ? y.shape[3] : 0);
+        PyErr_Format(PyExc_ValueError, "max pooling kernel: %s (x shape (%zd, %zd, %zd, "
+                     "%zd), y shape (%zd, %zd, %zd, %zd))", problem, size_along(&x, 0),
+                     size_along(&x, 1), size_along(&x, 2), size_along(&x, 3), size_along(&y, 0),
+                     size_along(&y, 1), size_along(&y, 2), size_along(&y, 3));
     } else {
         int single = strcmp(x.format, "f") == 0;
         Py_BEGIN_ALLOW_THREADS
