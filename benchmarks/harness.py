@@ -88,11 +88,18 @@ def alternate(name: str, time_ember, time_torch, rounds: int, warmup: int) -> Co
 class TimedProcess:
     """A library's workload in its own process (timer_process.py), timed on request."""
 
-    def __init__(self, library: str, workload_name: str, threads: int) -> None:
+    def __init__(self, library: str, workload_name: str, threads: int,
+                 source: str | None = None) -> None:
+        """`source`: a checkout whose `library` package is imported instead of the
+        installed one (to time two versions of ember against each other)."""
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "timer_process.py")
+        env = dict(os.environ)
+        if source is not None:
+            env["PYTHONPATH"] = os.pathsep.join(
+                [os.path.abspath(source)] + [p for p in [env.get("PYTHONPATH")] if p])
         self.process = subprocess.Popen(
             [sys.executable, script, library, workload_name, str(threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         if self.process.stdout.readline().strip() != "ready":
             raise RuntimeError(f"{library} could not build {workload_name}")
 

@@ -63,6 +63,11 @@ def _ratio(ours: dict, theirs: dict, key: str) -> str:
 
 
 def main(selected: list[str]) -> None:
+    known = [workload.name.split()[0] for workload in WORKLOADS]
+    unknown = [name for name in selected if name not in known]
+    if unknown:
+        sys.exit(f"run.py: unknown workload {', '.join(unknown)}; choose from "
+                 f"{', '.join(known)} (none: all of them)\n\n{__doc__}")
     threads = blas_threads()
     training, inference, notes = [], [], []
     for workload in WORKLOADS:
