@@ -34,23 +34,27 @@ def scratch(xp, shape: tuple, dtype, purpose: str):
 
 
 def release_scratch() -> None:
-    """Free this thread's scratch buffers (they are made again when next needed)."""
+    """Free this thread's scratch buffers and the kept zeros (they are made again when
+    next needed)."""
     _buffers.pool = {}
+    _zeros.clear()
 
 
 _zeros: dict = {}                   # {(array type, dtype): read-only 1-D zeros}
+ZEROS_MAX_BYTES = 64 * 2**20        # larger arrays get no kept zeros (memory held forever)
 
 
 def zeros_laid_out_like(x):
     """A read-only array of zeros with x's shape, dtype and memory layout, from a buffer
-    kept between calls; None when x is not dense (not a permutation of a contiguous array).
+    kept between calls; None when x is not dense (not a permutation of a contiguous array)
+    or larger than ZEROS_MAX_BYTES.
 
     Why: NumPy's elementwise loops are vectorized only when every operand steps through
     memory one element at a time. np.maximum(x, 0) broadcasts the 0 and runs 2.5-3x
     slower than np.maximum(x, zeros) (a LeNet activation, 301,056 floats on an AMD EPYC:
     160 vs 59 us; a copy is 39 us)."""
     contiguous = x.flags.c_contiguous
-    if not (contiguous or is_dense(x)):
+    if x.nbytes > ZEROS_MAX_BYTES or not (contiguous or is_dense(x)):
         return None
     key = (type(x), x.dtype)
     zeros = _zeros.get(key)

@@ -5,8 +5,8 @@ import platform
 import numpy as np
 import pytest
 
-from ember.ops.workspace import (Workspace, is_dense, release_scratch, reuse_freed_memory,
-                                 scratch, zeros_laid_out_like)
+from ember.ops.workspace import (ZEROS_MAX_BYTES, Workspace, is_dense, release_scratch,
+                                 reuse_freed_memory, scratch, zeros_laid_out_like)
 
 
 def test_scratch_is_reused_for_the_same_purpose_and_grows_when_too_small():
@@ -51,6 +51,9 @@ def test_zeros_laid_out_like_follows_the_memory_order_and_stays_zero():
     assert bigger.shape == (7, 11) and bigger.flags.c_contiguous and not bigger.any()
     assert zeros_laid_out_like(np.ones(3, np.int64)).dtype == np.int64
     assert zeros_laid_out_like(np.ones((4, 6))[:, ::2]) is None   # not dense: no layout to copy
+    assert zeros_laid_out_like(np.empty(ZEROS_MAX_BYTES + 1, np.uint8)) is None   # not kept
+    release_scratch()
+    assert zeros_laid_out_like(np.ones(5, np.float32)).size == 5
 
 
 def test_is_dense_accepts_permutations_and_size_one_axes_only():
