@@ -259,6 +259,69 @@ static void direct_forward_avx2(const char *x, const Py_ssize_t *sx, const float
             }
     }
 }
+
+/* 2c. A stride-1 convolution of a channels-last input (N, Hp, Wp, C), float32, with AVX2
+ * and FMA: a later layer with few weights (LeNet's second, 16 x 6 x 5 x 5), where im2col
+ * copies every pixel KH*KW times for a product only O columns wide. 6 adjacent output
+ * pixels x 16 output channels are held in 12 registers while the window's taps are added:
+ *   acc[p][q] = b_q + sum over k = (i, j, c) of x[r + i*DH, col0 + p + j*DW, c] W[q, k]
+ * each tap is 2 loads of 8 weights (W^T packed as (K + 1, O16), zeros past O, the bias
+ * last) and 6 broadcast input values feeding 12 multiply-adds. A row's last 6 pixels
+ * start at OW - 6 (recomputing a few: the same values). Needs OW >= 6. */
+#define LAST_PIXELS 6
+
+static void pack_weights_transposed(const float *w, float *packed, Py_ssize_t o,
+                                    Py_ssize_t o16, Py_ssize_t taps, int bias)
+{
+    const Py_ssize_t width = taps + bias;
+    for (Py_ssize_t k = 0; k <= taps; k++)
+        for (Py_ssize_t q = 0; q < o16; q++)
+            packed[k * o16 + q] = q < o && (k < taps || bias) ? w[q * width + k] : 0.0f;
+}
+
+AVX2_FMA
+static void direct_last_avx2(const float *x, const Py_ssize_t *shape, const float *packed,
+                             float *y, Py_ssize_t o, const Py_ssize_t *g,
+                             const Py_ssize_t *offsets)
+{
+    const Py_ssize_t n = shape[0], hp = shape[1], wp = shape[2], c = shape[3];
+    const Py_ssize_t kh = g[0], kw = g[1], oh = g[6], ow = g[7], taps = kh * kw * c;
+    const Py_ssize_t o16 = (o + 15) / 16 * 16;
+    for (Py_ssize_t b = 0; b < n; b++)
+        for (Py_ssize_t r = 0; r < oh; r++)
+            for (Py_ssize_t strip = 0; strip < ow; strip += LAST_PIXELS) {
+                const Py_ssize_t col0 = strip + LAST_PIXELS <= ow ? strip : ow - LAST_PIXELS;
+                const float *corner = x + ((b * hp + r) * wp + col0) * c;
+                for (Py_ssize_t q0 = 0; q0 < o16; q0 += 16) {
+                    __m256 acc[LAST_PIXELS][2];
+                    const float *bias = packed + taps * o16 + q0;
+                    for (int p = 0; p < LAST_PIXELS; p++) {
+                        acc[p][0] = _mm256_loadu_ps(bias);
+                        acc[p][1] = _mm256_loadu_ps(bias + 8);
+                    }
+                    for (Py_ssize_t k = 0; k < taps; k++) {
+                        const float *wk = packed + k * o16 + q0, *src = corner + offsets[k];
+                        const __m256 w0 = _mm256_loadu_ps(wk), w1 = _mm256_loadu_ps(wk + 8);
+                        for (int p = 0; p < LAST_PIXELS; p++) {
+                            const __m256 v = _mm256_broadcast_ss(src + p * c);
+                            acc[p][0] = _mm256_fmadd_ps(v, w0, acc[p][0]);
+                            acc[p][1] = _mm256_fmadd_ps(v, w1, acc[p][1]);
+                        }
+                    }
+                    /* out through a small array: indexing acc by a variable below would
+                       make GCC keep a copy of it in memory, stored at every tap */
+                    float block[LAST_PIXELS][16];
+                    for (int p = 0; p < LAST_PIXELS; p++) {
+                        _mm256_storeu_ps(block[p], acc[p][0]);
+                        _mm256_storeu_ps(block[p] + 8, acc[p][1]);
+                    }
+                    const Py_ssize_t count = o - q0 < 16 ? o - q0 : 16;
+                    for (int p = 0; p < LAST_PIXELS; p++)       /* channels-last */
+                        memcpy(y + ((b * oh + r) * ow + col0 + p) * o + q0, block[p],
+                               (size_t)count * sizeof(float));
+                }
+            }
+}
 #endif
 
 static int use_direct_avx2 = 0;             /* set when the module loads */
@@ -471,6 +534,83 @@ static PyObject *py_max_pool(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* direct_last(x, weights, y, kernel, dilation, output_size, bias): y (N, OH, OW, O) = the
+ * stride-1 convolution of the channels-last x (N, Hp, Wp, C) (+ b), the weights (O, K [+ 1])
+ * in (kh, kw, c) order. Returns False, having written nothing, where the processor has no
+ * AVX2 and FMA, the arrays are not float32 or OW < 6 (the caller then uses im2col). */
+static PyObject *py_direct_last(PyObject *self, PyObject *args)
+{
+    PyObject *o[3];
+    Py_ssize_t g[8] = {0, 0, 1, 1, 0, 0, 0, 0};
+    int bias;
+    if (!PyArg_ParseTuple(args, "OOO(nn)(nn)(nn)p:direct_last", &o[0], &o[1], &o[2], &g[0],
+                          &g[1], &g[4], &g[5], &g[6], &g[7], &bias))
+        return NULL;
+    Py_buffer x, w, y;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_STRIDES;
+    if (PyObject_GetBuffer(o[0], &x, flags) < 0) return NULL;
+    if (PyObject_GetBuffer(o[1], &w, flags) < 0) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(o[2], &y, flags | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&x);
+        PyBuffer_Release(&w);
+        return NULL;
+    }
+    const char *problem = NULL;
+    int usable = 0;
+    Py_ssize_t out = 0, taps = 0;
+    if (x.ndim != 4 || w.ndim != 2 || y.ndim != 4) {
+        problem = "x must be (N, Hp, Wp, C), the weights (O, K [+ 1]) and y (N, OH, OW, O)";
+    } else {
+        out = w.shape[0], taps = g[0] * g[1] * x.shape[3];
+        if (!windows_inside(g, x.shape[1], x.shape[2]))
+            problem = "the windows reach outside x";
+        else if (w.shape[1] != taps + (bias ? 1 : 0))
+            problem = "the weights must be (O, KH*KW*C [+ 1 with a bias])";
+        else if (y.shape[0] != x.shape[0] || y.shape[1] != g[6] || y.shape[2] != g[7]
+                 || y.shape[3] != out)
+            problem = "y must be (N, OH, OW, O)";
+#ifdef HAVE_DIRECT_AVX2
+        else
+            usable = use_direct_avx2 && g[7] >= LAST_PIXELS && strcmp(x.format, "f") == 0
+                     && strcmp(w.format, "f") == 0 && strcmp(y.format, "f") == 0;
+#endif
+    }
+    if (problem != NULL) {
+        PyErr_Format(PyExc_ValueError, "channels-last direct convolution kernel: %s", problem);
+    }
+#ifdef HAVE_DIRECT_AVX2
+    else if (usable) {
+        const Py_ssize_t o16 = (out + 15) / 16 * 16;
+        float *packed = PyMem_RawMalloc((size_t)((taps + 1) * o16) * sizeof(float)
+                                        + (size_t)taps * sizeof(Py_ssize_t));
+        if (packed == NULL) {
+            PyErr_NoMemory();
+            problem = "no memory";
+        } else {
+            Py_ssize_t *offsets = (Py_ssize_t *)(packed + (taps + 1) * o16);
+            const Py_ssize_t c = x.shape[3], wp = x.shape[2];
+            for (Py_ssize_t i = 0; i < g[0]; i++)       /* where tap (i, j, c) reads */
+                for (Py_ssize_t j = 0; j < g[1]; j++)
+                    for (Py_ssize_t ch = 0; ch < c; ch++)
+                        offsets[(i * g[1] + j) * c + ch] = (i * g[4] * wp + j * g[5]) * c + ch;
+            pack_weights_transposed(w.buf, packed, out, o16, taps, bias);
+            Py_BEGIN_ALLOW_THREADS
+            direct_last_avx2(x.buf, x.shape, packed, y.buf, out, g, offsets);
+            Py_END_ALLOW_THREADS
+            PyMem_RawFree(packed);
+        }
+    }
+#endif
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&w);
+    PyBuffer_Release(&y);
+    if (problem != NULL) return NULL;
+    return PyBool_FromLong(usable);
+}
+
 static PyMethodDef methods[] = {
     {"col2im", py_col2im, METH_VARARGS,
      "col2im(dx, columns, kernel, stride, dilation, output_size): dx += the columns "
@@ -478,6 +618,9 @@ static PyMethodDef methods[] = {
     {"direct", py_direct, METH_VARARGS,
      "direct(x, weights, y, kernel, dilation, output_size, bias, gradient): a stride-1 "
      "convolution with few weights without im2col, or (gradient) its weights' gradient"},
+    {"direct_last", py_direct_last, METH_VARARGS,
+     "direct_last(x, weights, y, kernel, dilation, output_size, bias): a stride-1 "
+     "convolution of a channels-last input with AVX2; False where it cannot run"},
     {"max_pool", py_max_pool, METH_VARARGS,
      "max_pool(x, y, kernel, stride, dilation): y (N, OH, OW, C) = the window maxima of "
      "x (N, Hp, Wp, C), NaN winning"},
