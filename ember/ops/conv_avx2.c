@@ -9,10 +9,11 @@
 #ifdef HAVE_AVX2_INTRINSICS
 
 /* 1. The direct convolution's forward in float32 with AVX2 and FMA, where the processor
- * has them: the same sums as conv_kernel.c's direct_float, but each output value stays in a register
- * while all of its window's products are added (direct_float adds one product to a whole
- * plane in memory at a time, so it loads and stores every sum once per weight). For each
- * output row, 8 adjacent columns (one 256-bit register) and 8 output channels at once:
+ * has them: the same sums as conv_kernel.c's direct_float, but each output value stays in
+ * a register while all of its window's products are added (direct_float adds one product
+ * to a whole plane in memory at a time, so it loads and stores every sum once per
+ * weight). For each output row, 8 adjacent columns (one 256-bit register) and 8 output
+ * channels at once:
  *   acc[q] = b_q + sum over (i, j, c) of W[q, (i, j, c)] x_c[r + i*DH, col + j*DW]
  * one unaligned load of 8 input values feeds 8 multiply-adds (one broadcast weight each).
  * The weights are first laid out as packed[block][k][8] (channels past O as zeros), and
