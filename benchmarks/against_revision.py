@@ -19,7 +19,7 @@ import sys
 import tempfile
 
 from harness import TimedProcess, blas_threads, compare_processes, machine_line, write_results
-from workloads import WORKLOADS
+from workloads import select_workloads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,11 +39,7 @@ def checkout(revision: str, folder: str) -> str:
 
 
 def main(revision: str, selected: list[str]) -> None:
-    known = [workload.name.split()[0] for workload in WORKLOADS]
-    unknown = [name for name in selected if name not in known]
-    if unknown:
-        sys.exit(f"against_revision.py: unknown workload {', '.join(unknown)}; choose from "
-                 f"{', '.join(known)}")
+    workloads = select_workloads(selected, "against_revision.py")
     threads = blas_threads()
     folder = tempfile.mkdtemp(prefix="ember-revision-")
     os.rmdir(folder)                        # git worktree add makes it
@@ -52,9 +48,7 @@ def main(revision: str, selected: list[str]) -> None:
         here = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True).stdout.strip()
         rows = []
-        for workload in WORKLOADS:
-            if selected and workload.name.split()[0] not in selected:
-                continue
+        for workload in workloads:
             ours = TimedProcess("ember", workload.name, threads)
             theirs = TimedProcess("ember", workload.name, threads, source=folder)
             try:

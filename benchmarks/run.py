@@ -14,7 +14,7 @@ import sys
 
 from harness import (TimedProcess, blas_threads, compare_processes, machine_line,
                      markdown_table, write_results)
-from workloads import WORKLOADS
+from workloads import select_workloads
 
 MEMORY_STEPS = 5
 
@@ -37,7 +37,7 @@ def peak_mb():
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 import {library} as lib
-from workloads import WORKLOADS
+from workloads import select_workloads
 workload = next(w for w in WORKLOADS if w.name == {workload_name!r})
 if {library!r} == "torch":
     lib.set_num_threads({int(os.environ.get('OMP_NUM_THREADS', os.cpu_count()))})
@@ -63,17 +63,11 @@ def _ratio(ours: dict, theirs: dict, key: str) -> str:
 
 
 def main(selected: list[str]) -> None:
-    known = [workload.name.split()[0] for workload in WORKLOADS]
-    unknown = [name for name in selected if name not in known]
-    if unknown:
-        sys.exit(f"run.py: unknown workload {', '.join(unknown)}; choose from "
-                 f"{', '.join(known)} (none: all of them)\n\n{__doc__}")
+    workloads = select_workloads(selected, "run.py")
     threads = blas_threads()
     training, inference, notes = [], [], []
-    for workload in WORKLOADS:
+    for workload in workloads:
         short = workload.name.split()[0]
-        if selected and short not in selected:
-            continue
         label = f"{workload.name} ({workload.description})"
         ours = TimedProcess("ember", workload.name, threads)
         theirs = TimedProcess("torch", workload.name, threads)

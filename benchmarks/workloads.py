@@ -6,6 +6,7 @@ with autograd off). Inputs are synthetic, made once before timing, float32.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,3 +134,15 @@ WORKLOADS = [
     Workload("W4 char-LSTM", "x [64, 32, 65], LSTM(65, 256)", build_char_lstm, 6),
     Workload("W5 tiny MLP", "x [8, 2], 2-16-16-2", build_tiny_mlp, 3000),
 ]
+
+
+def select_workloads(names: list[str], script: str) -> list[Workload]:
+    """The workloads named by their short names ("W1", "W4"...), all of them for none;
+    exits with a message naming the choices for an unknown name."""
+    known = [workload.name.split()[0] for workload in WORKLOADS]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        sys.exit(f"{script}: unknown workload {', '.join(unknown)}; choose from "
+                 f"{', '.join(known)} (none: all of them)")
+    return [workload for workload in WORKLOADS
+            if not names or workload.name.split()[0] in names]

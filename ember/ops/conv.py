@@ -84,7 +84,8 @@ def convolve(padded, weight, geometry: Geometry, groups: int, bias=None):
     matrices = weight_matrices(weight, groups, bias)
     y = xp.empty((n, oh, ow, out_channels), padded.dtype)
     direct = direct_kernel(padded, weight.shape, geometry, groups)
-    last = channels_last_kernel(padded, weight.shape, geometry, groups)
+    last = channels_last_kernel(padded, weight.shape, geometry, groups) if direct is None \
+        else None
     if direct is not None or last is not None:
         matrix = xp.ascontiguousarray(matrices[0])     # (O, K [+ 1]), once for all blocks
 

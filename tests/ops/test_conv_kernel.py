@@ -5,7 +5,6 @@ gradient, with and without bias, padding and dilation; float32 and float64; when
 used; their input checks."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -17,12 +16,9 @@ from ember.ops.compiled import use_kernels
 from ember.ops.conv import direct_kernel
 from ember.ops.conv_geometry import Geometry
 from ember.ops.im2col import col2im
+from tests.kernels import skip_unless_kernels_built
 
-if not compiled.kernels_built():
-    if os.environ.get("EMBER_REQUIRE_KERNELS"):
-        raise RuntimeError("EMBER_REQUIRE_KERNELS is set but ember.ops._conv_kernel was not "
-                           "built (pip install -e . needs a C compiler)")
-    pytest.skip("the compiled kernels are not built", allow_module_level=True)
+skip_unless_kernels_built()
 
 CASES = [  # (N, H, W, C, O, kernel, stride, dilation)
     (2, 7, 7, 3, 4, (3, 3), (1, 1), (1, 1)),

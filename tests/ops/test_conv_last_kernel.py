@@ -5,7 +5,6 @@ dilation, bias or not; when it declines (no AVX2, narrow outputs, float64); when
 uses it; its checks."""
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -16,12 +15,9 @@ from ember.ops import compiled
 from ember.ops.compiled import use_kernels
 from ember.ops.conv import LAST_DIRECT_MAX_WEIGHTS, channels_last_kernel
 from ember.ops.conv_geometry import Geometry
+from tests.kernels import skip_unless_kernels_built
 
-if not compiled.kernels_built():
-    if os.environ.get("EMBER_REQUIRE_KERNELS"):
-        raise RuntimeError("EMBER_REQUIRE_KERNELS is set but ember.ops._conv_kernel was not "
-                           "built (pip install -e . needs a C compiler)")
-    pytest.skip("the compiled kernels are not built", allow_module_level=True)
+skip_unless_kernels_built()
 
 _conv_kernel = compiled._conv_kernel
 # whether this processor runs the kernel (it declines without AVX2 and FMA)

@@ -4,7 +4,6 @@ small shapes with and without bias; when it is used, and when it hands back to N
 its checks."""
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -15,12 +14,9 @@ import ember.nn.functional as F
 from ember.ops import compiled
 from ember.ops.compiled import SMALL_LINEAR_WEIGHTS, linear_kernel, use_kernels
 from ember.ops.linear import small_layer_forward
+from tests.kernels import skip_unless_kernels_built
 
-if not compiled.kernels_built():
-    if os.environ.get("EMBER_REQUIRE_KERNELS"):
-        raise RuntimeError("EMBER_REQUIRE_KERNELS is set but ember.ops._linear_kernel was not "
-                           "built (pip install -e . needs a C compiler)")
-    pytest.skip("the compiled kernels are not built", allow_module_level=True)
+skip_unless_kernels_built()
 
 SHAPES = [(8, 2, 16), (8, 16, 16), (8, 16, 2), (1, 1, 1), (3, 7, 5), (64, 32, 10), (2, 64, 64)]
 

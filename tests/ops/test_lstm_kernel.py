@@ -4,7 +4,6 @@ backward, on ordinary, saturating, tiny and NaN pre-activations; whole nn.LSTM l
 padded and packed; its input checks; and which arrays it takes."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -13,12 +12,9 @@ import ember
 from ember.ops import compiled
 from ember.ops.compiled import use_kernels
 from ember.ops.rnn_gates import LSTMGates
+from tests.kernels import skip_unless_kernels_built
 
-if not compiled.kernels_built():
-    if os.environ.get("EMBER_REQUIRE_KERNELS"):
-        raise RuntimeError("EMBER_REQUIRE_KERNELS is set but ember.ops._lstm_kernel was not "
-                           "built (pip install -e . needs a C compiler)")
-    pytest.skip("the compiled kernels are not built", allow_module_level=True)
+skip_unless_kernels_built()
 
 CLOSE = dict(rtol=1e-5, atol=2e-7)
 N, H = 5, 24

@@ -4,7 +4,6 @@ and memory layout, for NCHW and channels-last activations with few and many chan
 2 x 2 and other windows, 1-D pooling, float32 and float64; when it is used; its checks."""
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -16,12 +15,9 @@ from ember.ops import compiled
 from ember.ops.compiled import use_kernels
 from ember.ops.conv_geometry import Geometry
 from ember.ops.pooling import max_pool_compiled
+from tests.kernels import skip_unless_kernels_built
 
-if not compiled.kernels_built():
-    if os.environ.get("EMBER_REQUIRE_KERNELS"):
-        raise RuntimeError("EMBER_REQUIRE_KERNELS is set but ember.ops._conv_kernel was not "
-                           "built (pip install -e . needs a C compiler)")
-    pytest.skip("the compiled kernels are not built", allow_module_level=True)
+skip_unless_kernels_built()
 
 _conv_kernel = compiled._conv_kernel
 

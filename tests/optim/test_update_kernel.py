@@ -3,7 +3,6 @@ replace (ember/optim/sgd.py and adam.py with the kernels switched off): the same
 after step, for every option they cover; the cases they leave to NumPy; their input checks."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -11,12 +10,9 @@ import pytest
 import ember
 from ember.ops import compiled
 from ember.ops.compiled import use_kernels
+from tests.kernels import skip_unless_kernels_built
 
-if not compiled.kernels_built():
-    if os.environ.get("EMBER_REQUIRE_KERNELS"):
-        raise RuntimeError("EMBER_REQUIRE_KERNELS is set but ember.ops._update_kernel was "
-                           "not built (pip install -e . needs a C compiler)")
-    pytest.skip("the compiled kernels are not built", allow_module_level=True)
+skip_unless_kernels_built()
 
 SGD_OPTIONS = [dict(momentum=0.0), dict(momentum=0.9), dict(momentum=0.9, nesterov=True),
                dict(momentum=0.5, dampening=0.3), dict(momentum=0.9, weight_decay=1e-2),
