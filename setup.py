@@ -1,6 +1,8 @@
 """ember's compiled kernels: the LSTM cell's gate math (ember/ops/lstm_kernel.c), the
 optimizers' updates (ember/ops/update_kernel.c), the convolution and pooling kernels
-(ember/ops/conv_kernel.c) and a small Linear layer's forward (ember/ops/linear_kernel.c).
+(ember/ops/conv_kernel.c), a small Linear layer's forward (ember/ops/linear_kernel.c) and
+ReLU's forward (ember/ops/elementwise_kernel.c). The last two read arrays through NumPy's
+C API (its headers come with the numpy that pyproject.toml's build requirements install).
 
 Everything else is in pyproject.toml. The extensions are optional: where they cannot be
 built (no C compiler), ember installs without them and runs the same math in NumPy.
@@ -8,6 +10,12 @@ built (no C compiler), ember installs without them and runs the same math in Num
 import sys
 
 from setuptools import Extension, setup
+
+try:
+    import numpy
+    numpy_headers = [numpy.get_include()]
+except ImportError:         # built without build isolation and without NumPy: the two
+    numpy_headers = []      # extensions that need its headers fail and are left out
 
 # -fno-trapping-math lets GCC vectorize the clamps and selects; -fno-math-errno the rest
 flags = [] if sys.platform == "win32" else ["-O3", "-fno-math-errno", "-fno-trapping-math"]
@@ -26,5 +34,8 @@ setup(ext_modules=[
               depends=[simd, "ember/ops/conv_avx2.h"],
               extra_compile_args=flags + exact, optional=True),
     Extension("ember.ops._linear_kernel", ["ember/ops/linear_kernel.c"], depends=[simd],
-              extra_compile_args=flags, optional=True),
+              include_dirs=numpy_headers, extra_compile_args=flags, optional=True),
+    Extension("ember.ops._elementwise_kernel", ["ember/ops/elementwise_kernel.c"],
+              depends=[simd], include_dirs=numpy_headers, extra_compile_args=flags,
+              optional=True),
 ])

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 import numpy as np
 
 try:
-    from ember.ops import _conv_kernel, _linear_kernel, _lstm_kernel, _update_kernel
+    from ember.ops import (_conv_kernel, _elementwise_kernel, _linear_kernel, _lstm_kernel,
+                           _update_kernel)
 except ImportError:               # not built: no compiler when ember was installed
-    _conv_kernel = _linear_kernel = _lstm_kernel = _update_kernel = None
+    _conv_kernel = _elementwise_kernel = _linear_kernel = _lstm_kernel = _update_kernel = None
 
 _FLOAT32 = np.dtype(np.float32)     # NumPy's one float32 dtype (others fall back to NumPy)
 
@@ -35,21 +36,23 @@ def conv_kernel(dtype, xp):
     return None
 
 
-# a Linear layer is "small" (its NumPy forward mostly per-call cost) up to these sizes;
-# SMALL_LINEAR_WEIGHTS is also the kernel's own limit (ember/ops/linear_kernel.c)
+# a Linear layer is "small" (its NumPy forward mostly per-call cost) up to these sizes,
+# checked by the kernel itself (ember/ops/linear_kernel.c: SMALL_WEIGHTS, SMALL_PRODUCT)
 SMALL_LINEAR_WEIGHTS = 4096
 SMALL_LINEAR_PRODUCT = 65536        # multiply-adds (rows x weights)
 
 
-def linear_kernel(x, weight):
+def linear_kernel():
     """The compiled forward of small float32 Linear layers (ember/ops/linear_kernel.c) where
-    it is built and switched on, x is a float32 NumPy array and the layer is small; else
-    None."""
-    if (_enabled and _linear_kernel is not None and x.__class__ is np.ndarray
-            and x.dtype is _FLOAT32 and weight.size <= SMALL_LINEAR_WEIGHTS
-            and x.shape[0] * weight.size <= SMALL_LINEAR_PRODUCT):
-        return _linear_kernel
-    return None
+    it is built and switched on, else None. It checks its arrays itself and answers None
+    for those it does not take."""
+    return _linear_kernel if _enabled else None
+
+
+def elementwise_kernel():
+    """The compiled ReLU (ember/ops/elementwise_kernel.c) where it is built and switched
+    on, else None. It answers None for arrays it does not take."""
+    return _elementwise_kernel if _enabled else None
 
 
 def update_kernel(*arrays):
@@ -66,8 +69,8 @@ def update_kernel(*arrays):
 
 def kernels_built() -> bool:
     """Whether the compiled kernels were built when ember was installed."""
-    return all(kernel is not None
-               for kernel in (_conv_kernel, _linear_kernel, _lstm_kernel, _update_kernel))
+    return all(kernel is not None for kernel in (_conv_kernel, _elementwise_kernel,
+                                                 _linear_kernel, _lstm_kernel, _update_kernel))
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import functools
 import numpy as np
 
 from ember.autograd.function import Function
+from ember.ops.compiled import elementwise_kernel
 from ember.ops.operands import as_operand, float_operand
 from ember.ops.workspace import zeros_laid_out_like
 from ember.tensor import Tensor
@@ -125,10 +126,13 @@ class Sigmoid(Function):
 
 class Relu(Function):
     def forward(ctx, x):
-        # against an array of zeros NumPy's loop is vectorized (not against the scalar 0);
-        # finding that array costs ~1 us, which pays from a few thousand elements on
-        zeros = zeros_laid_out_like(x) if x.size >= 4096 else None
-        y = np.maximum(x, 0 if zeros is None else zeros)
+        kernel = elementwise_kernel()           # compiled: float32/float64 NumPy arrays
+        y = None if kernel is None else kernel.relu(x)
+        if y is None:
+            # against an array of zeros NumPy's loop is vectorized (not against the scalar
+            # 0); finding that array costs ~1 us, which pays from a few thousand elements on
+            zeros = zeros_laid_out_like(x) if x.size >= 4096 else None
+            y = np.maximum(x, 0 if zeros is None else zeros)
         ctx.save_for_backward(y)
         return y
 

@@ -12,13 +12,15 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.ops import compiled
-from ember.ops.compiled import SMALL_LINEAR_WEIGHTS, linear_kernel, use_kernels
+from ember.ops.compiled import SMALL_LINEAR_PRODUCT, SMALL_LINEAR_WEIGHTS, use_kernels
 from ember.ops.linear import small_layer_forward
 from tests.kernels import skip_unless_kernels_built
 
 skip_unless_kernels_built()
 
-SHAPES = [(8, 2, 16), (8, 16, 16), (8, 16, 2), (1, 1, 1), (3, 7, 5), (64, 32, 10), (2, 64, 64)]
+# outputs in blocks of 8 and one by one after them: 16, 2, 1, 5, 10 (8 + 2), 64, 13 (8 + 5)
+SHAPES = [(8, 2, 16), (8, 16, 16), (8, 16, 2), (1, 1, 1), (3, 7, 5), (64, 32, 10), (2, 64, 64),
+          (5, 9, 13)]
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -29,7 +31,7 @@ def test_small_layer_equals_the_numpy_path(shape, bias):
     x = ember.tensor(rng.standard_normal((rows, features)).astype(np.float32))
     w = ember.tensor(rng.standard_normal((outputs, features)).astype(np.float32))
     b = ember.tensor(rng.standard_normal(outputs).astype(np.float32)) if bias else None
-    assert linear_kernel(x.numpy(), w.numpy()) is not None        # the compiled path
+    assert small_layer_forward(x.numpy(), w.numpy(), None) is not None   # the compiled path
     y_kernel = F.linear(x, w, b).numpy()
     with use_kernels(False):
         y_numpy = F.linear(x, w, b).numpy()
@@ -43,14 +45,18 @@ def test_small_layer_equals_the_numpy_path(shape, bias):
 def test_the_kernel_is_used_only_for_small_float32_numpy_layers():
     x = np.ones((8, 16), np.float32)
     w = np.ones((16, 16), np.float32)
-    assert linear_kernel(x, w) is not None
-    assert linear_kernel(x.astype(np.float64), w.astype(np.float64)) is None
+    assert small_layer_forward(x, w, None) is not None
+    assert small_layer_forward(x.astype(np.float64), w.astype(np.float64), None) is None
     big = np.ones((64, 128), np.float32)                       # 8192 weights
-    assert big.size > SMALL_LINEAR_WEIGHTS and linear_kernel(np.ones((2, 128), np.float32),
-                                                             big) is None
-    assert linear_kernel(np.ones((4096, 16), np.float32), w) is None   # many rows: BLAS
+    assert big.size > SMALL_LINEAR_WEIGHTS
+    assert small_layer_forward(np.ones((2, 128), np.float32), big, None) is None
+    edge = np.ones((SMALL_LINEAR_WEIGHTS // 64, 64), np.float32)       # exactly the limit
+    assert small_layer_forward(np.ones((1, 64), np.float32), edge, None) is not None
+    rows = SMALL_LINEAR_PRODUCT // w.size
+    assert small_layer_forward(np.ones((rows, 16), np.float32), w, None) is not None
+    assert small_layer_forward(np.ones((rows + 1, 16), np.float32), w, None) is None  # BLAS
     with use_kernels(False):
-        assert linear_kernel(x, w) is None
+        assert small_layer_forward(x, w, None) is None
 
 
 def test_arrays_the_kernel_cannot_read_go_back_to_numpy_untouched():
@@ -58,26 +64,28 @@ def test_arrays_the_kernel_cannot_read_go_back_to_numpy_untouched():
     x = rng.standard_normal((16, 8)).astype(np.float32).T         # (8, 16), not C-contiguous
     w = rng.standard_normal((4, 16)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32)
-    y = np.full((8, 4), 3.0, np.float32)
-    assert compiled._linear_kernel.forward(x, w, b, y) is False and (y == 3.0).all()
-    assert compiled._linear_kernel.forward(x.astype(np.float64), w, b, y) is False
+    kernel = compiled._linear_kernel
+    assert kernel.forward(x, w, b) is None
+    assert kernel.forward(np.ascontiguousarray(x), w, b[::-1]) is None    # a strided bias
+    assert kernel.forward(x.astype(np.float64), w, b) is None
+    assert kernel.forward(np.ascontiguousarray(x), w.astype(">f4"), b) is None  # byte order
+    assert kernel.forward(x.tolist(), w, b) is None
+    assert kernel.forward(np.ascontiguousarray(x)[None], w, b) is None        # 3-d
     assert small_layer_forward(x, w, b) is None                  # the caller uses NumPy:
     y_layer = F.linear(ember.from_numpy(x), ember.from_numpy(w), ember.from_numpy(b)).numpy()
     np.testing.assert_allclose(y_layer, x @ w.T + b, rtol=1e-5)
     wide = np.ones((8, SMALL_LINEAR_WEIGHTS // 8 + 1), np.float32)   # over the kernel's own limit
-    assert compiled._linear_kernel.forward(np.ones((2, wide.shape[1]), np.float32), wide, None,
-                                           np.zeros((2, 8), np.float32)) is False
+    assert kernel.forward(np.ones((2, wide.shape[1]), np.float32), wide, None) is None
 
 
-def test_mismatched_shapes_are_refused_before_anything_is_written():
+def test_mismatched_shapes_are_refused():
     x, w = np.ones((8, 16), np.float32), np.ones((4, 16), np.float32)
-    y = np.full((8, 4), 3.0, np.float32)
     refusals = [
-        ((np.ones((8, 5), np.float32), w, None, y), "x's features must match"),
-        ((x, w, None, np.full((8, 5), 3.0, np.float32)), "y must be (rows of x, rows of"),
-        ((x, w, np.ones(5, np.float32), y), "one value per row of the weight"),
+        ((np.ones((8, 5), np.float32), w, None), "x's features must match"),
+        ((x, w, np.ones(5, np.float32)), "one value per row of the weight"),
     ]
     for args, message in refusals:
         with pytest.raises(ValueError, match=re.escape(message)):
             compiled._linear_kernel.forward(*args)
-    assert (y == 3.0).all()
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        compiled._linear_kernel.forward(x, w)
