@@ -6,44 +6,78 @@
  * same numbers. The arrays are read through NumPy's C API: taking a buffer of each one
  * (the buffer protocol) cost more than the arithmetic.
  *
- * Outputs in blocks of 8 (a vector register): y[i, j:j+8] = sum over l of x[i, l] W^T[l, j:j+8],
- * W^T made first; the last n mod 8 outputs one dot product each, y[i, j] = x_i . W_j.
- * The bias is added last, as NumPy's x.dot(W.T) += b does.
+ * Outputs in blocks of 8 (a vector register), rows in groups of 4:
+ *     y[i, j:j+8] = sum over l of x[i, l] W^T[l, j:j+8]      (W^T made first)
+ * and the rest (the last m mod 4 rows, the last n mod 8 outputs) one dot product each,
+ * y[i, j] = x_i . W_j. The bias is added last, as NumPy's x.dot(W.T) += b does.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define NPY_NO_DEPRECATED_API NPY_1_20_API_VERSION
 #include <numpy/arrayobject.h>
 #include "simd.h"
+#include <string.h>
 
 #define SMALL_WEIGHTS 4096          /* ember/ops/compiled.py's SMALL_LINEAR_WEIGHTS */
 #define SMALL_PRODUCT 65536         /* and SMALL_LINEAR_PRODUCT (multiply-adds) */
 #define BLOCK 8
 
+/* y[i:i+ROWS, j:j+BLOCK] with ROWS independent sums in registers: a single sum's chain of
+ * fused multiply-adds waits on each one's latency (4 cycles). GCC's and Clang's vector
+ * type holds BLOCK floats (one AVX register, two SSE ones); plain loops elsewhere. */
+#define ROWS 4
+
+#if defined(__GNUC__)
+typedef float block_t __attribute__((vector_size(BLOCK * sizeof(float))));
+
+static inline void rows_block(const float *x, const float *wt, const float *b, float *y,
+                              npy_intp k, npy_intp n, npy_intp blocked, npy_intp j)
+{
+    block_t sum[ROWS] = {{0}}, column, bias = {0};
+    for (npy_intp l = 0; l < k; l++) {
+        memcpy(&column, wt + l * blocked + j, sizeof column);      /* unaligned loads */
+        for (int r = 0; r < ROWS; r++) sum[r] += x[r * k + l] * column;
+    }
+    if (b != NULL)
+        memcpy(&bias, b + j, sizeof bias);
+    for (int r = 0; r < ROWS; r++) {
+        if (b != NULL) sum[r] += bias;
+        memcpy(y + r * n + j, &sum[r], sizeof sum[r]);
+    }
+}
+#else
+static void rows_block(const float *x, const float *wt, const float *b, float *y,
+                       npy_intp k, npy_intp n, npy_intp blocked, npy_intp j)
+{
+    float sum[ROWS][BLOCK] = {{0}};
+    for (npy_intp l = 0; l < k; l++)
+        for (int r = 0; r < ROWS; r++)
+            for (int q = 0; q < BLOCK; q++) sum[r][q] += x[r * k + l] * wt[l * blocked + j + q];
+    for (int r = 0; r < ROWS; r++)
+        for (int q = 0; q < BLOCK; q++)
+            y[r * n + j + q] = b != NULL ? sum[r][q] + b[j + q] : sum[r][q];
+}
+#endif
+
 SIMD_VERSIONS
 static void small_linear(const float *x, const float *w, const float *b, float *y,
                          npy_intp m, npy_intp k, npy_intp n)
 {
-    const npy_intp blocked = n - n % BLOCK;
+    const npy_intp blocked = n - n % BLOCK, grouped = m - m % ROWS;
     float wt[SMALL_WEIGHTS];                       /* W^T (K, blocked) */
-    for (npy_intp j = 0; j < blocked; j++)
-        for (npy_intp l = 0; l < k; l++) wt[l * blocked + j] = w[j * k + l];
-    for (npy_intp i = 0; i < m; i++) {
+    for (npy_intp l = 0; l < k; l++)
+        for (npy_intp j = 0; j < blocked; j++) wt[l * blocked + j] = w[j * k + l];
+    for (npy_intp j = 0; j < blocked; j += BLOCK) {
+        for (npy_intp i = 0; i < grouped; i += ROWS)
+            rows_block(x + i * k, wt, b, y + i * n, k, n, blocked, j);
+    }
+    for (npy_intp i = 0; i < m; i++) {    /* the last m mod ROWS rows, n mod BLOCK outputs */
         const float *xi = x + i * k;
-        float *yi = y + i * n;
-        for (npy_intp j = 0; j < blocked; j += BLOCK) {
-            float sum[BLOCK] = {0};                /* one register */
-            for (npy_intp l = 0; l < k; l++) {
-                const float a = xi[l], *column = wt + l * blocked + j;
-                for (int q = 0; q < BLOCK; q++) sum[q] += a * column[q];
-            }
-            for (int q = 0; q < BLOCK; q++) yi[j + q] = b != NULL ? sum[q] + b[j + q] : sum[q];
-        }
-        for (npy_intp j = blocked; j < n; j++) {
+        for (npy_intp j = i < grouped ? blocked : 0; j < n; j++) {
             const float *wj = w + j * k;
             float sum = 0.0f;
             for (npy_intp l = 0; l < k; l++) sum += xi[l] * wj[l];
-            yi[j] = b != NULL ? sum + b[j] : sum;
+            y[i * n + j] = b != NULL ? sum + b[j] : sum;
         }
     }
 }
