@@ -16,10 +16,14 @@ class Linear(Function):
 
     def forward(ctx, x, weight, bias):
         rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])   # (*, in) as (M, in)
-        y = small_layer_forward(rows, weight, bias)
+        # The compiled kernel (ember/ops/linear_kernel.c; float32 NumPy arrays, else it
+        # answers None) computes a small layer whole, where NumPy's calls cost more than
+        # their arithmetic, and adds a larger one's bias in half NumPy's time.
+        kernel = linear_kernel()
+        y = None if kernel is None else kernel.forward(rows, weight, bias)
         if y is None:
             y = rows.dot(weight.T)                     # BLAS reads W^T without a copy
-            if bias is not None:
+            if bias is not None and (kernel is None or kernel.add_bias(y, bias) is None):
                 y += bias
         ctx.save_for_backward(x, weight)
         return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
@@ -38,13 +42,6 @@ class Linear(Function):
         grad_bias = (get_array_module(grad).ones(grad_rows.shape[0], grad.dtype).dot(grad_rows)
                      if need_bias else None)
         return grad_x, grad_weight, grad_bias
-
-
-def small_layer_forward(rows, weight, bias):
-    """x W^T + b by the compiled kernel for a small float32 layer, where NumPy's two calls
-    cost more than their arithmetic (ember/ops/linear_kernel.c); None elsewhere."""
-    kernel = linear_kernel()
-    return None if kernel is None else kernel.forward(rows, weight, bias)
 
 
 def linear(input, weight, bias=None):

@@ -1,7 +1,7 @@
 """The compiled forward of small Linear layers (ember/ops/linear_kernel.c) against the
 NumPy product and bias add it replaces (kernels switched off): the same numbers for
 small shapes with and without bias; when it is used, and when it hands back to NumPy;
-its checks."""
+its checks. And its bias add for larger layers: the same bits as NumPy's y += b."""
 from __future__ import annotations
 
 import re
@@ -12,13 +12,19 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.ops import compiled
-from ember.ops.compiled import SMALL_LINEAR_PRODUCT, SMALL_LINEAR_WEIGHTS, use_kernels
-from ember.ops.linear import small_layer_forward
+from ember.ops.compiled import (SMALL_LINEAR_PRODUCT, SMALL_LINEAR_WEIGHTS, linear_kernel,
+                                 use_kernels)
 from tests.kernels import skip_unless_kernels_built
 
 skip_unless_kernels_built()
 
 # outputs in blocks of 8 and one by one after them: 16, 2, 1, 5, 10 (8 + 2), 64, 13 (8 + 5)
+def small_layer_forward(rows, weight, bias):
+    """What Linear's forward gets from the kernel: x W^T + b, or None (NumPy's turn)."""
+    kernel = linear_kernel()
+    return None if kernel is None else kernel.forward(rows, weight, bias)
+
+
 SHAPES = [(8, 2, 16), (8, 16, 16), (8, 16, 2), (1, 1, 1), (3, 7, 5), (64, 32, 10), (2, 64, 64),
           (5, 9, 13)]
 
@@ -89,3 +95,46 @@ def test_mismatched_shapes_are_refused():
             compiled._linear_kernel.forward(*args)
     with pytest.raises(TypeError, match="takes 3 arguments"):
         compiled._linear_kernel.forward(x, w)
+
+
+@pytest.mark.parametrize("shape", [(128, 512), (3, 5), (1, 1), (0, 4), (7, 33)], ids=str)
+def test_add_bias_gives_numpys_bits(shape):
+    rng = np.random.default_rng(shape[1])
+    y = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape[1]).astype(np.float32)
+    expected = y + b
+    assert compiled._linear_kernel.add_bias(y, b) is True
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_a_large_layer_adds_its_bias_with_the_kernel_and_equals_numpy():
+    rng = np.random.default_rng(5)
+    x = ember.tensor(rng.standard_normal((128, 300)).astype(np.float32))
+    w = ember.tensor(rng.standard_normal((70, 300)).astype(np.float32))   # 21,000 weights
+    b = ember.tensor(rng.standard_normal(70).astype(np.float32))
+    assert small_layer_forward(x.numpy(), w.numpy(), b.numpy()) is None   # BLAS's product
+    y = F.linear(x, w, b).numpy()
+    with use_kernels(False):
+        np.testing.assert_array_equal(y, F.linear(x, w, b).numpy())
+
+
+def test_add_bias_hands_back_arrays_it_cannot_write():
+    y = np.zeros((4, 6), np.float32)
+    b = np.ones(6, np.float32)
+    read_only = y.copy()
+    read_only.setflags(write=False)
+    refused = {
+        "read-only y": (read_only, b),
+        "strided y": (np.zeros((4, 12), np.float32)[:, ::2], b),
+        "float64 y": (y.astype(np.float64), b),
+        "float64 bias": (y, b.astype(np.float64)),
+        "a 2-d bias": (y, b[None]),
+        "a list": (y.tolist(), b),
+    }
+    for name, args in refused.items():
+        assert compiled._linear_kernel.add_bias(*args) is None, name
+    assert (read_only == 0).all()
+    with pytest.raises(ValueError, match=re.escape("one value per column of y (y (4, 6), "
+                                                   "bias (5,))")):
+        compiled._linear_kernel.add_bias(y, np.ones(5, np.float32))
+    assert (y == 0).all()
