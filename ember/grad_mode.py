@@ -30,13 +30,11 @@ class _GradModeContext:
 
     def __new__(cls, func=None):
         # Allow both `@no_grad` and `@no_grad()`, as PyTorch does.
-        self = super().__new__(cls)
         if func is not None and callable(func):
-            return self(func)
-        return self
-
-    def __init__(self, func=None) -> None:
-        self._previous: list[bool] = []
+            return _decorate(func, cls)
+        self = super().__new__(cls)
+        self._previous: list[bool] = []     # set here, not in __init__: one call less
+        return self                         # per `with` (inference runs it every step)
 
     def __enter__(self) -> None:
         self._previous.append(_mode.enabled)
@@ -101,7 +99,7 @@ class set_grad_enabled(_GradModeContext):
         return object.__new__(cls)
 
     def __init__(self, mode: bool) -> None:
-        super().__init__()
+        self._previous: list[bool] = []
         self._target = bool(mode)
         self._before_call = _mode.enabled
         _mode.enabled = self._target
