@@ -37,7 +37,7 @@ def peak_mb():
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 import {library} as lib
-from workloads import select_workloads
+from workloads import WORKLOADS
 workload = next(w for w in WORKLOADS if w.name == {workload_name!r})
 if {library!r} == "torch":
     lib.set_num_threads({int(os.environ.get('OMP_NUM_THREADS', os.cpu_count()))})
