@@ -14,11 +14,11 @@ $(VENV)/.created:
 
 # training extras: progress bars (tqdm), checkpoints (safetensors), plots (matplotlib)
 # setup.py compiles ember's C kernels (ember/ops/*_kernel.c) in the same install
-$(VENV)/.demo: pyproject.toml setup.py ember/ops/lstm_kernel.c ember/ops/update_kernel.c ember/ops/conv_kernel.c ember/ops/conv_avx2.c ember/ops/conv_avx2.h ember/ops/linear_kernel.c ember/ops/elementwise_kernel.c ember/ops/simd.h $(VENV)/.created
+$(VENV)/.demo: pyproject.toml setup.py ember/ops/lstm_kernel.c ember/ops/update_kernel.c ember/ops/conv_kernel.c ember/ops/conv_avx2.c ember/ops/conv_avx2.h ember/ops/pool_kernel.c ember/ops/pool_kernel.h ember/ops/conv_common.h ember/ops/linear_kernel.c ember/ops/elementwise_kernel.c ember/ops/simd.h $(VENV)/.created
 	$(PIP) install --quiet -e '.[train]'
 	touch $@
 
-$(VENV)/.test: pyproject.toml setup.py ember/ops/lstm_kernel.c ember/ops/update_kernel.c ember/ops/conv_kernel.c ember/ops/conv_avx2.c ember/ops/conv_avx2.h ember/ops/linear_kernel.c ember/ops/elementwise_kernel.c ember/ops/simd.h $(VENV)/.created
+$(VENV)/.test: pyproject.toml setup.py ember/ops/lstm_kernel.c ember/ops/update_kernel.c ember/ops/conv_kernel.c ember/ops/conv_avx2.c ember/ops/conv_avx2.h ember/ops/pool_kernel.c ember/ops/pool_kernel.h ember/ops/conv_common.h ember/ops/linear_kernel.c ember/ops/elementwise_kernel.c ember/ops/simd.h $(VENV)/.created
 	$(PIP) install --quiet -e '.[test]'
 	touch $@
 

@@ -1,6 +1,6 @@
 """ember's compiled kernels: the LSTM cell's gate math (ember/ops/lstm_kernel.c), the
 optimizers' updates (ember/ops/update_kernel.c), the convolution and pooling kernels
-(ember/ops/conv_kernel.c), a small Linear layer's forward (ember/ops/linear_kernel.c) and
+(ember/ops/conv_kernel.c, pool_kernel.c), a small Linear layer's forward (ember/ops/linear_kernel.c) and
 ReLU's forward (ember/ops/elementwise_kernel.c). The last two read arrays through NumPy's
 C API (its headers come with the numpy that pyproject.toml's build requirements install).
 
@@ -30,8 +30,10 @@ setup(ext_modules=[
               extra_compile_args=flags, optional=True),
     Extension("ember.ops._update_kernel", ["ember/ops/update_kernel.c"], depends=[simd],
               extra_compile_args=flags + exact, optional=True),
-    Extension("ember.ops._conv_kernel", ["ember/ops/conv_kernel.c", "ember/ops/conv_avx2.c"],
-              depends=[simd, "ember/ops/conv_avx2.h"],
+    Extension("ember.ops._conv_kernel", ["ember/ops/conv_kernel.c", "ember/ops/conv_avx2.c",
+                                         "ember/ops/pool_kernel.c"],
+              depends=[simd, "ember/ops/conv_avx2.h", "ember/ops/conv_common.h",
+                       "ember/ops/pool_kernel.h"],
               extra_compile_args=flags + exact, optional=True),
     Extension("ember.ops._linear_kernel", ["ember/ops/linear_kernel.c"], depends=[simd],
               include_dirs=numpy_headers, extra_compile_args=flags, optional=True),

@@ -1,5 +1,6 @@
-/* Two convolution kernels and max pooling's forward, compiled, float32 and float64; built
- * by setup.py as ember.ops._conv_kernel. The NumPy code they replace stays the reference
+/* Two convolution kernels, compiled, float32 and float64, and the method table of
+ * ember.ops._conv_kernel, which also holds max pooling (pool_kernel.c); built by
+ * setup.py. The NumPy code they replace stays the reference
  * and the path for everything they don't cover; the tests compare the two.
  *
  * 1. col2im's scatter: the adjoint of im2col (ember/ops/im2col.py), which adds each
@@ -16,23 +17,9 @@
 #include <Python.h>
 #include "simd.h"
 #include "conv_avx2.h"
-#include <math.h>
+#include "conv_common.h"
+#include "pool_kernel.h"
 #include <string.h>
-
-/* a buffer's size along axis k, 0 where it has no such axis (for error messages) */
-static Py_ssize_t size_along(const Py_buffer *view, int k)
-{
-    return view->ndim > k ? view->shape[k] : 0;
-}
-
-/* g = (KH, KW, SH, SW, DH, DW, OH, OW): whether there are windows and every one of them
- * lies inside an (Hp, Wp) plane */
-static int windows_inside(const Py_ssize_t *g, Py_ssize_t hp, Py_ssize_t wp)
-{
-    return g[0] >= 1 && g[1] >= 1 && g[6] >= 1 && g[7] >= 1
-           && (g[6] - 1) * g[2] + (g[0] - 1) * g[4] < hp
-           && (g[7] - 1) * g[3] + (g[1] - 1) * g[5] < wp;
-}
 
 #define SCATTER(T)                                                                          \
     static void scatter_##T(T *dx, const T *columns, Py_ssize_t n, Py_ssize_t hp,          \
@@ -286,123 +273,6 @@ static PyObject *py_direct(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* 3. Max pooling's forward on channels-last memory, x (N, Hp, Wp, C) already padded with
- * -inf and y (N, OH, OW, C):
- *     y[n, oh, ow, c] = max over (i, j) of x[n, oh*SH + i*DH, ow*SW + j*DW, c]
- * with a NaN winning, as in NumPy's maximum (and PyTorch). NCHW memory is the same with
- * C = 1 and N*C planes. Why compiled: NumPy's maximum over the strided views of the
- * windows' elements runs inner loops only C values long on channels-last activations. */
-#define MAX_POOL(T)                                                                         \
-    SIMD_VERSIONS static void max_pool_##T(const T *x, T *y, Py_ssize_t n, Py_ssize_t hp,  \
-                                           Py_ssize_t wp, Py_ssize_t c, const Py_ssize_t *g) \
-    {                                                                                       \
-        const Py_ssize_t kh = g[0], kw = g[1], sh = g[2], sw = g[3], dh = g[4], dw = g[5];  \
-        const Py_ssize_t oh = g[6], ow = g[7];                                              \
-        for (Py_ssize_t b = 0; b < n; b++)                                                  \
-            for (Py_ssize_t r = 0; r < oh; r++) {                                           \
-                T *restrict out = y + (b * oh + r) * ow * c;                                \
-                const T *restrict top = x + (b * hp + r * sh) * wp * c;                     \
-                if (c >= 8) {             /* many channels: vector loops along them */      \
-                    for (Py_ssize_t col = 0; col < ow; col++)                               \
-                        for (Py_ssize_t k = 0; k < c; k++)                                  \
-                            out[col * c + k] = top[col * sw * c + k];                       \
-                    for (Py_ssize_t i = 0; i < kh; i++)                                     \
-                        for (Py_ssize_t j = (i == 0); j < kw; j++) {                        \
-                            const T *restrict row = top + (i * dh * wp + j * dw) * c;       \
-                            for (Py_ssize_t col = 0; col < ow; col++)                       \
-                                for (Py_ssize_t k = 0; k < c; k++) {                        \
-                                    const T v = row[col * sw * c + k], m = out[col * c + k]; \
-                                    /* maxps, then NaN wins (both without a branch) */      \
-                                    const T larger = m > v ? m : v;                         \
-                                    out[col * c + k] = m != m ? m : larger;                 \
-                                }                                                           \
-                        }                                                                   \
-                    continue;                                                               \
-                }                                                                           \
-                if (kh == 2 && kw == 2) {   /* few channels, 2 x 2 windows: unrolled */     \
-                    const Py_ssize_t down = dh * wp * c, right = dw * c;                    \
-                    for (Py_ssize_t col = 0; col < ow; col++)                               \
-                        for (Py_ssize_t k = 0; k < c; k++) {                                \
-                            const T *restrict p = top + col * sw * c + k;                   \
-                            const T a = p[0], e = p[right], f = p[down], h = p[down + right]; \
-                            /* x > y ? x : y is one maxss, y when either is NaN: a NaN \
-                               in h reaches m, in a, e or f it could be lost */             \
-                            const T upper = a > e ? a : e, lower = f > h ? f : h;           \
-                            const T m = upper > lower ? upper : lower;                      \
-                            out[col * c + k] = (a != a) | (e != e) | (f != f) ? (T)NAN : m; \
-                        }                                                                   \
-                    continue;                                                               \
-                }                                                                           \
-                for (Py_ssize_t col = 0; col < ow; col++)   /* few: window by window */     \
-                    for (Py_ssize_t k = 0; k < c; k++) {                                    \
-                        const T *restrict corner = top + col * sw * c + k;                  \
-                        T m = corner[0];                                                    \
-                        int nan = m != m;                                                   \
-                        for (Py_ssize_t i = 0; i < kh; i++)                                 \
-                            for (Py_ssize_t j = 0; j < kw; j++) {                           \
-                                const T v = corner[(i * dh * wp + j * dw) * c];             \
-                                m = m > v ? m : v;                      /* one maxss */     \
-                                nan |= v != v;                                              \
-                            }                                                               \
-                        out[col * c + k] = nan ? (T)NAN : m;                                \
-                    }                                                                       \
-            }                                                                               \
-    }
-
-MAX_POOL(float)
-MAX_POOL(double)
-
-/* max_pool(x, y, kernel, stride, dilation): y (N, OH, OW, C) = the maxima of the windows
- * of x (N, Hp, Wp, C), both C-contiguous. */
-static PyObject *py_max_pool(PyObject *self, PyObject *args)
-{
-    PyObject *x_obj, *y_obj;
-    Py_ssize_t g[8];
-    if (!PyArg_ParseTuple(args, "OO(nn)(nn)(nn):max_pool", &x_obj, &y_obj, &g[0], &g[1],
-                          &g[2], &g[3], &g[4], &g[5]))
-        return NULL;
-    Py_buffer x, y;
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_STRIDES;
-    if (PyObject_GetBuffer(x_obj, &x, flags) < 0) return NULL;
-    if (PyObject_GetBuffer(y_obj, &y, flags | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&x);
-        return NULL;
-    }
-    const char *problem = NULL;
-    if (x.ndim != 4 || y.ndim != 4) {
-        problem = "x must be (N, Hp, Wp, C) and y (N, OH, OW, C)";
-    } else if (strcmp(x.format, y.format) != 0
-               || (strcmp(x.format, "f") != 0 && strcmp(x.format, "d") != 0)) {
-        problem = "x and y must both be float32 or both float64";
-    } else {
-        g[6] = y.shape[1], g[7] = y.shape[2];
-        if (y.shape[0] != x.shape[0] || y.shape[3] != x.shape[3])
-            problem = "x and y must have the same N and C";
-        else if (g[0] < 1 || g[1] < 1 || g[2] < 1 || g[3] < 1 || g[4] < 1 || g[5] < 1)
-            problem = "kernel, stride and dilation must be positive";
-        else if (!windows_inside(g, x.shape[1], x.shape[2]))
-            problem = "the windows reach outside x";
-    }
-    if (problem != NULL) {
-        PyErr_Format(PyExc_ValueError, "max pooling kernel: %s (x shape (%zd, %zd, %zd, "
-                     "%zd), y shape (%zd, %zd, %zd, %zd))", problem, size_along(&x, 0),
-                     size_along(&x, 1), size_along(&x, 2), size_along(&x, 3), size_along(&y, 0),
-                     size_along(&y, 1), size_along(&y, 2), size_along(&y, 3));
-    } else {
-        int single = strcmp(x.format, "f") == 0;
-        Py_BEGIN_ALLOW_THREADS
-        if (single)
-            max_pool_float(x.buf, y.buf, x.shape[0], x.shape[1], x.shape[2], x.shape[3], g);
-        else
-            max_pool_double(x.buf, y.buf, x.shape[0], x.shape[1], x.shape[2], x.shape[3], g);
-        Py_END_ALLOW_THREADS
-    }
-    PyBuffer_Release(&x);
-    PyBuffer_Release(&y);
-    if (problem != NULL) return NULL;
-    Py_RETURN_NONE;
-}
-
 /* direct_last(x, weights, y, kernel, dilation, output_size, bias): y (N, OH, OW, O) = the
  * stride-1 convolution of the channels-last x (N, Hp, Wp, C) (+ b), the weights (O, K [+ 1])
  * in (kh, kw, c) order. Returns False, having written nothing, where the processor has no
@@ -493,6 +363,9 @@ static PyMethodDef methods[] = {
     {"max_pool", py_max_pool, METH_VARARGS,
      "max_pool(x, y, kernel, stride, dilation): y (N, OH, OW, C) = the window maxima of "
      "x (N, Hp, Wp, C), NaN winning"},
+    {"max_pool_backward", py_max_pool_backward, METH_VARARGS,
+     "max_pool_backward(x, y, dy, dx, kernel, stride, dilation, (top, left, H, W)): dx = "
+     "dL/dx of max pooling, each window's dy to its first maximum"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {

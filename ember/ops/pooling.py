@@ -4,8 +4,9 @@ of height 1.
 A window's offset (i, j) selects one strided view of the padded input per offset, holding
 that element of every window at once, so pooling is KH*KW elementwise operations on
 whole arrays (pairwise maxima or sums), with no unfold and no loop over pixels. Max
-pooling's forward runs in C where the kernels are built (max_pool_compiled: NumPy's
-loops over channels-last views are only C values long); these loops are its reference.
+pooling's forward and backward run in C where the kernels are built (max_pool_compiled,
+max_pool_backward_compiled, ember/ops/pool_kernel.c: NumPy's loops over channels-last
+views are only C values long); these loops are their reference.
 """
 from __future__ import annotations
 
@@ -133,6 +134,10 @@ class MaxPool(Function):
         xp = get_array_module(grad)
         geometry = ctx.geometry
         grad = in_layout_of(as_2d(grad), pooled)    # all operands below read in one order
+        grad_padded = max_pool_backward_compiled(padded, pooled, grad, geometry)
+        if grad_padded is not None:
+            grad_x = crop_planes(grad_padded, geometry)
+            return grad_x[:, :, 0, :] if ctx.one_d else grad_x
         # grad * mask is a branch-free select, exact unless a gradient is infinite or NaN
         # (0 * inf = NaN): those take the slower where
         finite = bool(xp.isfinite(grad.sum()))
@@ -170,6 +175,34 @@ def max_pool_compiled(padded, geometry: Geometry):
         pooled = np.empty((n,) + geometry.output_size + (c,), padded.dtype)
         kernel.max_pool(channels_last, pooled, *geometry_args)
         return pooled.transpose(0, 3, 1, 2)
+    return None
+
+
+def max_pool_backward_compiled(padded, pooled, grad, geometry: Geometry):
+    """dL/d(padded) by the compiled kernel (ember/ops/pool_kernel.c: the same sums as the
+    loop in MaxPool.backward, in one pass to find each window's first maximum and one to
+    hand out the gradients), laid out like `padded`; None where max_pool_compiled would
+    not run or `grad` is not laid out like `pooled`."""
+    kernel = conv_kernel(padded.dtype, get_array_module(padded))
+    if kernel is None or grad.dtype != padded.dtype or grad.strides != pooled.strides:
+        return None
+    n, c, height, width = padded.shape
+    (top, _), (left, _) = geometry.array_padding
+    arguments = (geometry.kernel, geometry.stride, geometry.dilation,
+                 (top, left) + geometry.input_size)
+    grad_padded = np.empty_like(padded)                     # the same layout
+    if padded.flags.c_contiguous and pooled.flags.c_contiguous:     # NCHW: planes
+        planes = (n * c,) + geometry.output_size + (1,)
+        kernel.max_pool_backward(padded.reshape(n * c, height, width, 1),
+                                 pooled.reshape(planes), grad.reshape(planes),
+                                 grad_padded.reshape(n * c, height, width, 1), *arguments)
+        return grad_padded
+    channels_last = padded.transpose(0, 2, 3, 1)
+    pooled_last = pooled.transpose(0, 2, 3, 1)
+    if channels_last.flags.c_contiguous and pooled_last.flags.c_contiguous:
+        kernel.max_pool_backward(channels_last, pooled_last, grad.transpose(0, 2, 3, 1),
+                                 grad_padded.transpose(0, 2, 3, 1), *arguments)
+        return grad_padded
     return None
 
 

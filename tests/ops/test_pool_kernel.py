@@ -1,9 +1,11 @@
-"""The compiled max pooling forward (ember/ops/conv_kernel.c's max_pool) against the NumPy
-pairwise maxima it replaces (kernels switched off): the same numbers, NaNs, -inf padding
-and memory layout, for NCHW and channels-last activations with few and many channels,
-2 x 2 and other windows, 1-D pooling, float32 and float64; when it is used; its checks."""
+"""The compiled max pooling (ember/ops/pool_kernel.c's max_pool and max_pool_backward)
+against the NumPy pairwise maxima and masks it replaces (kernels switched off): the same
+numbers, NaNs, -inf padding, ties and memory layout, for NCHW and channels-last
+activations with few and many channels, 2 x 2 and other windows, 1-D pooling, float32
+and float64; infinite and NaN gradients; when it is used; its checks."""
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from ember.ops import compiled
+from ember.ops import compiled, pooling
 from ember.ops.compiled import use_kernels
 from ember.ops.conv_geometry import Geometry
 from ember.ops.pooling import max_pool_compiled
@@ -39,15 +41,18 @@ def activation(case, dtype, channels_last: bool, seed: int = 0):
     return values
 
 
-def pool_both_ways(values, case):
+def pool_both_ways(values, case, grad=None):
+    """(y, dL/dx) with the kernels and with NumPy's code; dL/dy = `grad` (default: distinct
+    numbers 0, 1, 2, ...)."""
     kernel, stride, padding, dilation = case[4:]
     results = []
     for kernels in (True, False):
         x = ember.from_numpy(values.copy(order="K")).requires_grad_()   # layout kept
         with use_kernels(kernels):
             y = F.max_pool2d(x, kernel, stride, padding, dilation)
-            (y * ember.tensor(np.arange(y.numel(), dtype=values.dtype).reshape(y.shape))
-             ).sum().backward()
+            dy = np.arange(y.numel(), dtype=values.dtype).reshape(y.shape) if grad is None \
+                else grad(y.shape, values.dtype)
+            y.backward(ember.from_numpy(dy))
         results.append((y.detach().numpy(), x.grad.numpy()))
     return results
 
@@ -128,3 +133,101 @@ def test_bad_arrays_are_refused_before_anything_is_written():
     assert (y == 7.0).all()
     with pytest.raises((ValueError, BufferError)):
         _conv_kernel.max_pool(x, y.transpose(0, 2, 1, 3), (2, 2), (2, 2), (1, 1))
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "channels-last"])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_the_backward_kernel_is_used_for_both_layouts(case, channels_last, monkeypatch):
+    answers = []
+    real = pooling.max_pool_backward_compiled
+
+    def spy(*args):
+        answers.append(real(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(pooling, "max_pool_backward_compiled", spy)
+    x = ember.from_numpy(activation(case, np.float32, channels_last)).requires_grad_()
+    F.max_pool2d(x, *case[4:]).sum().backward()
+    assert len(answers) == 1 and answers[0] is not None
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[1], CASES[2]], ids=str)
+def test_ties_after_a_relu_send_the_gradient_to_the_first_maximum(case):
+    patterns = ("zeros", "lower row", "anti-diagonal")
+    for channels_last, pattern in itertools.product((False, True), patterns):
+        values = np.maximum(activation(case, np.float32, channels_last, seed=5), 0)
+        if pattern == "zeros":
+            values[:, :, ::2] = 0                    # whole windows of zeros: all tie
+        elif pattern == "lower row":
+            values[:, :, ::2] = -1                   # the lower row's two elements tie
+            values[:, :, 1::2] = 0.5
+        else:                                        # top right and bottom left tie
+            rows, cols = np.indices(values.shape[2:])
+            values[...] = np.where((rows + cols) % 2 == 1, 0.5, -1)
+        (_, grad_kernel), (_, grad_numpy) = pool_both_ways(values, case)
+        np.testing.assert_array_equal(grad_kernel, grad_numpy)
+        assert (grad_kernel != 0).sum() <= np.prod(F.max_pool2d(
+            ember.from_numpy(values), *case[4:]).shape)     # one element per window at most
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")     # NumPy's path adds inf and -inf
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_infinite_and_nan_gradients_reach_only_the_maxima(case):
+    def special(shape, dtype):
+        grad = np.random.default_rng(6).standard_normal(shape).astype(dtype)
+        grad.reshape(-1)[::5] = np.inf
+        grad.reshape(-1)[1::7] = -np.inf
+        grad.reshape(-1)[2::9] = np.nan
+        return grad
+
+    for channels_last in (False, True):
+        values = activation(case, np.float64, channels_last, seed=7)
+        (_, grad_kernel), (_, grad_numpy) = pool_both_ways(values, case, special)
+        np.testing.assert_array_equal(grad_kernel, grad_numpy)   # NaN where NumPy has NaN
+        assert np.isfinite(grad_kernel).mean() > 0.5             # not smeared over windows
+
+
+@pytest.mark.parametrize("case", [CASES[2], CASES[3], CASES[5]], ids=str)
+def test_minus_infinity_at_the_border_takes_the_gradient_not_the_padding(case):
+    for channels_last in (False, True):
+        values = activation(case, np.float32, channels_last, seed=9)
+        values[:, :, :2] = -np.inf                  # windows whose maximum is -inf: the
+        values[:, :, :, :2] = -np.inf               # padding (-inf too) must not win
+        (_, grad_kernel), (_, grad_numpy) = pool_both_ways(
+            values, case, lambda shape, dtype: np.ones(shape, dtype))
+        np.testing.assert_array_equal(grad_kernel, grad_numpy)
+        assert grad_kernel[:, :, :2, :2].any()      # the -inf corner takes some gradient
+
+
+def test_nan_windows_pass_no_gradient_in_both_paths():
+    case = CASES[0]
+    values = activation(case, np.float32, True, seed=8)
+    values[0, 0, 0, 0] = np.nan                                  # window (0, 0) of channel 0
+    (y_kernel, grad_kernel), (_, grad_numpy) = pool_both_ways(values, case)
+    assert np.isnan(y_kernel[0, 0, 0, 0])
+    assert (grad_kernel[0, 0, :2, :2] == 0).all()
+    np.testing.assert_array_equal(grad_kernel, grad_numpy)
+
+
+def test_the_backward_kernel_refuses_bad_arrays():
+    x = np.ones((2, 4, 4, 3), np.float32)
+    y = np.ones((2, 2, 2, 3), np.float32)
+    dx = np.full_like(x, 7.0)
+    arguments = ((2, 2), (2, 2), (1, 1), (0, 0, 4, 4))
+    refusals = [
+        ((x[0], y, y, dx), "must be (N, Hp, Wp, C)"),
+        ((x, y, y.astype(np.float64), dx), "must all be float32 or all float64"),
+        ((x, y, y, np.full((2, 3, 4, 3), 7.0, np.float32)), "dx must match x and dy y"),
+        ((x, y, np.ones((2, 2, 2, 4), np.float32), dx), "dx must match x and dy y"),
+    ]
+    for args, message in refusals:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            _conv_kernel.max_pool_backward(*args, *arguments)
+    with pytest.raises(ValueError, match="must lie inside x"):
+        _conv_kernel.max_pool_backward(x, y, y, dx, (2, 2), (2, 2), (1, 1), (1, 0, 4, 4))
+    with pytest.raises(ValueError, match="reach outside x"):
+        _conv_kernel.max_pool_backward(x, np.ones((2, 3, 2, 3), np.float32),
+                                       np.ones((2, 3, 2, 3), np.float32), dx, *arguments)
+    assert (dx == 7.0).all()
+    with pytest.raises((ValueError, BufferError)):            # dx not C-contiguous
+        _conv_kernel.max_pool_backward(x, y, y, dx.transpose(0, 2, 1, 3), *arguments)
