@@ -1,6 +1,7 @@
-"""The compiled ReLU (ember/ops/elementwise_kernel.c) against np.maximum(x, 0), the NumPy
-line it replaces: the same values (NaN, infinities and signed zeros included), the same
-memory layout, the arrays it hands back to NumPy, and the op with and without it."""
+"""The compiled ReLU (ember/ops/elementwise_kernel.c) against the NumPy lines it replaces,
+np.maximum(x, 0) and grad * (y > 0): the same values (NaN, infinities and signed zeros
+included), the same memory layout, the arrays it hands back to NumPy, and the op with and
+without it."""
 from __future__ import annotations
 
 import numpy as np
@@ -113,3 +114,41 @@ def test_channels_last_convolution_output_keeps_its_layout_through_relu():
         y = F.relu(h)
     assert y.numpy().strides == h.numpy().strides
     np.testing.assert_array_equal(y.numpy(), np.maximum(h.numpy(), 0))
+
+
+def relu_backward(grad, y):
+    return compiled._elementwise_kernel.relu_backward(grad, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_relu_backward_gives_numpys_bits(shape, dtype):
+    y = np.asarray(np.maximum(special_values(shape, dtype, seed=3), 0))   # 0-d: an array
+    grad = special_values(shape, dtype, seed=4)                # inf and NaN gradients too
+    with np.errstate(invalid="ignore"):
+        expected = grad * (y > 0)                              # inf * 0 = NaN, as NumPy
+    dx = relu_backward(grad, y)
+    assert dx.dtype == dtype and dx.shape == y.shape
+    np.testing.assert_array_equal(dx, expected)
+    assert (np.signbit(dx) == np.signbit(expected)).all()      # signed zeros alike
+
+
+def test_relu_backward_keeps_the_layout_and_refuses_mixed_ones():
+    rng = np.random.default_rng(5)
+    y = np.maximum(rng.standard_normal((4, 9, 10, 6), np.float32), 0).transpose(0, 3, 1, 2)
+    grad = rng.standard_normal((4, 9, 10, 6), np.float32).transpose(0, 3, 1, 2)
+    dx = relu_backward(grad, y)                                # both channels-last
+    assert dx.strides == y.strides
+    np.testing.assert_array_equal(dx, grad * (y > 0))
+    c_order = np.ascontiguousarray(grad)
+    refused = {
+        "layouts differ": (c_order, y),
+        "dtypes differ": (grad.astype(np.float64), y),
+        "shapes differ": (grad[:, :, :, :9], y[:, :, :, :9].copy()),
+        "strided": (grad[:, :, ::2], y[:, :, ::2]),
+        "integers": (grad.astype(np.int32), y.astype(np.int32)),
+    }
+    for name, (g, values) in refused.items():
+        assert relu_backward(g, values) is None, name
+    with pytest.raises(TypeError, match="takes 2 arguments"):
+        compiled._elementwise_kernel.relu_backward(grad)
