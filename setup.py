@@ -1,8 +1,9 @@
 """ember's compiled kernels: the LSTM cell's gate math (ember/ops/lstm_kernel.c), the
 optimizers' updates (ember/ops/update_kernel.c), the convolution and pooling kernels
-(ember/ops/conv_kernel.c, pool_kernel.c), a small Linear layer's forward (ember/ops/linear_kernel.c) and
-ReLU's forward (ember/ops/elementwise_kernel.c). The last two read arrays through NumPy's
-C API (its headers come with the numpy that pyproject.toml's build requirements install).
+(ember/ops/conv_kernel.c, pool_kernel.c), a Linear layer's forward (small ones whole,
+the bias add of others: ember/ops/linear_kernel.c) and ReLU's forward and backward
+(ember/ops/elementwise_kernel.c). The last two read arrays through NumPy's C API (its
+headers come with the numpy that pyproject.toml's build requirements install).
 
 Everything else is in pyproject.toml. The extensions are optional: where they cannot be
 built (no C compiler), ember installs without them and runs the same math in NumPy.
