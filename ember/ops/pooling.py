@@ -190,8 +190,8 @@ def max_pool_backward_compiled(padded, pooled, grad, geometry: Geometry):
     (top, _), (left, _) = geometry.array_padding
     arguments = (geometry.kernel, geometry.stride, geometry.dilation,
                  (top, left) + geometry.input_size)
-    grad_padded = np.empty_like(padded)                     # the same layout
     if padded.flags.c_contiguous and pooled.flags.c_contiguous:     # NCHW: planes
+        grad_padded = np.empty_like(padded)
         planes = (n * c,) + geometry.output_size + (1,)
         kernel.max_pool_backward(padded.reshape(n * c, height, width, 1),
                                  pooled.reshape(planes), grad.reshape(planes),
@@ -200,6 +200,7 @@ def max_pool_backward_compiled(padded, pooled, grad, geometry: Geometry):
     channels_last = padded.transpose(0, 2, 3, 1)
     pooled_last = pooled.transpose(0, 2, 3, 1)
     if channels_last.flags.c_contiguous and pooled_last.flags.c_contiguous:
+        grad_padded = np.empty_like(padded)                 # channels-last too
         kernel.max_pool_backward(channels_last, pooled_last, grad.transpose(0, 2, 3, 1),
                                  grad_padded.transpose(0, 2, 3, 1), *arguments)
         return grad_padded
