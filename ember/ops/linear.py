@@ -2,6 +2,14 @@
 product forward and one per needed gradient backward, with no intermediate nodes."""
 from __future__ import annotations
 
+# A layer with at least WIDE times as many outputs as input rows computes its product
+# the other way round, y = (W x^T)^T, and hands on y column-major (a transposed view, as a
+# convolution hands on channels-last memory): OpenBLAS is faster so for a small batch
+# through a wide layer. Measured on a 2-core AMD EPYC, rows x in -> out, time of
+# (W x^T)^T / x W^T: 128x784->512 0.94, 64x784->512 0.92, 32x256->1024 0.89,
+# 128x512->256 0.99, 64x4096->256 0.985, and slower when out < rows (128x256->10 1.33).
+WIDE = 4
+
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.ops.compiled import linear_kernel
@@ -21,7 +29,12 @@ class Linear(Function):
         # their arithmetic, and adds a larger one's bias in half NumPy's time.
         kernel = linear_kernel()
         y = None if kernel is None else kernel.forward(rows, weight, bias)
-        if y is None:
+        if y is None and weight.shape[0] >= WIDE * rows.shape[0]:
+            y_t = weight.dot(rows.T)                   # (out, M): y^T, row-major
+            if bias is not None:
+                y_t += bias[:, None]
+            y = y_t.T
+        elif y is None:
             y = rows.dot(weight.T)                     # BLAS reads W^T without a copy
             if bias is not None and (kernel is None or kernel.add_bias(y, bias) is None):
                 y += bias
@@ -36,7 +49,12 @@ class Linear(Function):
         #   dL/dx = g W            (M, out) @ (out, in)
         #   dL/dW = g^T x          (out, M) @ (M, in)
         #   dL/db = sum over rows of g = 1^T g   (a product: faster than sum(axis=0) here)
-        grad_x = grad_rows.dot(weight).reshape(x.shape) if need_x else None
+        if not need_x:
+            grad_x = None
+        elif x.ndim == 2 and x.T.flags.c_contiguous and not x.flags.c_contiguous:
+            grad_x = weight.T.dot(grad_rows.T).T       # laid out like x (column-major)
+        else:
+            grad_x = grad_rows.dot(weight).reshape(x.shape)
         grad_weight = (grad_rows.T.dot(x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
                        if need_weight else None)
         grad_bias = (get_array_module(grad).ones(grad_rows.shape[0], grad.dtype).dot(grad_rows)

@@ -232,6 +232,14 @@ SPECS = [
            lambda x, w: x @ w.T, [(4,), (3, 4)]),
     OpSpec("linear_weight_only", lambda L, x, w, b: L.nn.functional.linear(x, w, b),
            lambda x, w, b: x @ w.T + b, [(5, 4), (3, 4), (3,)], differentiable=(1,)),
+    # a wide layer (outputs >= 4 x rows) computes (W x^T)^T and hands on column-major y;
+    # the second layer then takes a column-major input and gives its gradient that layout
+    OpSpec("linear_wide", lambda L, x, w, b: L.nn.functional.linear(x, w, b),
+           lambda x, w, b: x @ w.T + b, [(2, 3), (9, 3), (9,)]),
+    OpSpec("linear_wide_then_linear",
+           lambda L, x, w, b, v: L.nn.functional.linear(L.tanh(
+               L.nn.functional.linear(x, w, b)), v),
+           lambda x, w, b, v: np.tanh(x @ w.T + b) @ v.T, [(2, 3), (9, 3), (9,), (4, 9)]),
     OpSpec("bmm", lambda L, a, b: L.bmm(a, b), np.matmul, [(2, 3, 4), (2, 4, 1)]),
     OpSpec("outer", lambda L, a, b: L.outer(a, b), np.outer, [(3,), (4,)]),
     # --- compositions: the graph, not one op ----------------------------------------------
