@@ -2,6 +2,10 @@
 product forward and one per needed gradient backward, with no intermediate nodes."""
 from __future__ import annotations
 
+from ember.autograd.function import Function
+from ember.backend import get_array_module
+from ember.ops.compiled import linear_kernel
+
 # A layer with at least WIDE times as many outputs as input rows computes its product
 # the other way round, y = (W x^T)^T, and hands on y column-major (a transposed view, as a
 # convolution hands on channels-last memory): OpenBLAS is faster so for a small batch
@@ -9,10 +13,6 @@ from __future__ import annotations
 # (W x^T)^T / x W^T: 128x784->512 0.94, 64x784->512 0.92, 32x256->1024 0.89,
 # 128x512->256 0.99, 64x4096->256 0.985, and slower when out < rows (128x256->10 1.33).
 WIDE = 4
-
-from ember.autograd.function import Function
-from ember.backend import get_array_module
-from ember.ops.compiled import linear_kernel
 
 
 class Linear(Function):
