@@ -47,6 +47,8 @@ def main(revision: str, selected: list[str]) -> None:
         commit = checkout(revision, folder)
         here = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", ROOT, "diff", "--quiet", "HEAD", "--",
+                                  "ember", "setup.py"]).returncode != 0
         rows = []
         for workload in workloads:
             ours = TimedProcess("ember", workload.name, threads)
@@ -62,8 +64,9 @@ def main(revision: str, selected: list[str]) -> None:
     finally:
         subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", folder],
                        capture_output=True)
-    lines = [f"# ember at {here} (this checkout, with its uncommitted changes) against "
-             f"ember at {commit} ({revision})", "", machine_line(threads), "",
+    edited = ", with uncommitted changes to ember" if changed else ""
+    lines = [f"# ember at {here} (this checkout{edited}) against ember at {commit} "
+             f"({revision})", "", machine_line(threads), "",
              f"| workload | {here} µs | {commit} µs | ratio | spread (IQR) |",
              "|---|---|---|---|---|"]
     lines += [row.row() for row in rows]

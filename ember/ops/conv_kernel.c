@@ -1,7 +1,7 @@
 /* Two convolution kernels, compiled, float32 and float64, and the method table of
  * ember.ops._conv_kernel, which also holds max pooling (pool_kernel.c); built by
- * setup.py. The NumPy code they replace stays the reference
- * and the path for everything they don't cover; the tests compare the two.
+ * setup.py. The NumPy code they replace stays the reference and the path for everything
+ * they don't cover; the tests compare the two.
  *
  * 1. col2im's scatter: the adjoint of im2col (ember/ops/im2col.py), which adds each
  * window's column back onto the input pixels it was read from (NumPy: a product and a

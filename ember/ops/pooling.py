@@ -155,27 +155,40 @@ class MaxPool(Function):
         return grad_x[:, :, 0, :] if ctx.one_d else grad_x
 
 
+def kernel_views(padded, *arrays):
+    """`padded` and `arrays` ((N, C, ., .) each, laid out like it) as the C-contiguous
+    (N', H, W, C') arrays the compiled pooling reads (ember/ops/pool_kernel.c): N*C planes
+    of one channel where padded is NCHW memory, (N, H, W, C) where it is channels-last;
+    None where one of them is laid out otherwise."""
+    views = []
+    for array in (padded,) + arrays:
+        if padded.flags.c_contiguous:
+            n, c, height, width = array.shape
+            view = array.reshape(n * c, height, width, 1) if array.flags.c_contiguous \
+                else None
+        else:
+            view = array.transpose(0, 2, 3, 1)
+            view = view if view.flags.c_contiguous else None
+        if view is None:
+            return None
+        views.append(view)
+    return views
+
+
 def max_pool_compiled(padded, geometry: Geometry):
-    """The window maxima by the compiled kernel (ember/ops/conv_kernel.c), laid out like
+    """The window maxima by the compiled kernel (ember/ops/pool_kernel.c), laid out like
     `padded` (channels-last or NCHW) as the NumPy loop lays them out; None where the kernel
     is not built or switched off, or the array is neither float32/64 NumPy nor dense in
     one of those two layouts."""
     kernel = conv_kernel(padded.dtype, get_array_module(padded))
     if kernel is None:
         return None
-    n, c, height, width = padded.shape
-    geometry_args = (geometry.kernel, geometry.stride, geometry.dilation)
-    if padded.flags.c_contiguous:                           # NCHW: N*C planes of one channel
-        pooled = np.empty((n, c) + geometry.output_size, padded.dtype)
-        kernel.max_pool(padded.reshape(n * c, height, width, 1),
-                        pooled.reshape((n * c,) + geometry.output_size + (1,)), *geometry_args)
-        return pooled
-    channels_last = padded.transpose(0, 2, 3, 1)
-    if channels_last.flags.c_contiguous:
-        pooled = np.empty((n,) + geometry.output_size + (c,), padded.dtype)
-        kernel.max_pool(channels_last, pooled, *geometry_args)
-        return pooled.transpose(0, 3, 1, 2)
-    return None
+    pooled = np.empty_like(padded, shape=padded.shape[:2] + geometry.output_size)
+    views = kernel_views(padded, pooled)
+    if views is None:
+        return None
+    kernel.max_pool(*views, geometry.kernel, geometry.stride, geometry.dilation)
+    return pooled
 
 
 def max_pool_backward_compiled(padded, pooled, grad, geometry: Geometry):
@@ -186,25 +199,14 @@ def max_pool_backward_compiled(padded, pooled, grad, geometry: Geometry):
     kernel = conv_kernel(padded.dtype, get_array_module(padded))
     if kernel is None or grad.dtype != padded.dtype or grad.strides != pooled.strides:
         return None
-    n, c, height, width = padded.shape
+    grad_padded = np.empty_like(padded)
+    views = kernel_views(padded, pooled, grad, grad_padded)
+    if views is None:
+        return None
     (top, _), (left, _) = geometry.array_padding
-    arguments = (geometry.kernel, geometry.stride, geometry.dilation,
-                 (top, left) + geometry.input_size)
-    if padded.flags.c_contiguous and pooled.flags.c_contiguous:     # NCHW: planes
-        grad_padded = np.empty_like(padded)
-        planes = (n * c,) + geometry.output_size + (1,)
-        kernel.max_pool_backward(padded.reshape(n * c, height, width, 1),
-                                 pooled.reshape(planes), grad.reshape(planes),
-                                 grad_padded.reshape(n * c, height, width, 1), *arguments)
-        return grad_padded
-    channels_last = padded.transpose(0, 2, 3, 1)
-    pooled_last = pooled.transpose(0, 2, 3, 1)
-    if channels_last.flags.c_contiguous and pooled_last.flags.c_contiguous:
-        grad_padded = np.empty_like(padded)                 # channels-last too
-        kernel.max_pool_backward(channels_last, pooled_last, grad.transpose(0, 2, 3, 1),
-                                 grad_padded.transpose(0, 2, 3, 1), *arguments)
-        return grad_padded
-    return None
+    kernel.max_pool_backward(*views, geometry.kernel, geometry.stride, geometry.dilation,
+                             (top, left) + geometry.input_size)
+    return grad_padded
 
 
 def max_pool_indices(x, pooled, geometry: Geometry):
